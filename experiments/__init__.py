@@ -1,0 +1,1 @@
+"""How tokensim models are run: experiment specs, the chunked runner, storage, figures and the CLI."""

@@ -1,0 +1,134 @@
+"""The ``tokensim`` command line: list models, run experiment specs, plot results.
+
+User mistakes (bad spec, bad parameter, missing results) print one clear ``error:`` line and
+exit with status 2; only bugs show a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from mechanisms.core import TokensimError, get_model, model_names
+from mechanisms.core.params import params_from_pairs
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    names = [args.model] if args.model else model_names()
+    for name in names:
+        model = get_model(name)
+        print(f"{model.name} (v{model.version}): {model.title}")
+        table = pd.DataFrame(model.schema.table())
+        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+            print(textwrap.indent(table.to_string(index=False), "  "))
+        print("  metrics: " + ", ".join(model.metric_names))
+        print()
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .backends import chunk_map
+    from .runner import run_spec
+    from .spec import load_spec
+    from .summary import summary_table
+
+    spec = load_spec(args.spec)
+    if args.set:
+        spec = spec.with_overrides(params_from_pairs(get_model(spec.model).schema, args.set))
+    output = Path(args.output) if args.output else spec.output
+    if output is None:
+        output = Path("results") / Path(args.spec).stem
+    mapper = chunk_map(args.backend, args.workers, args.address)
+    bar = tqdm(total=1, unit="sample", desc=f"{spec.model}", disable=args.quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        result = run_spec(spec, chunk_map=mapper, progress=progress, output=output)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: finished chunks are kept in {output / 'chunks'}; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    bar.close()
+    table = summary_table(result.frame, result.provenance)
+    wide = table.pivot_table(index=["point_id", *result.provenance["swept"]], columns="metric", values="mean", sort=False)
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        print(f"\n{spec.title or spec.model}: mean per run over {spec.samples} samples "
+              f"({len(result.provenance['points'])} points, {spec.timesteps} timesteps)")
+        print(wide.reset_index().drop(columns="point_id").to_string(index=False))
+    print(f"\nchunks: {result.chunks_total} ({result.chunks_reused} reused from an earlier run)")
+    print(f"results: {output / 'results.parquet'}")
+    print(f"summary with 95% CIs: {output / 'summary.csv'}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .figures import bibtex, figure, save_figure
+    from .storage import read_results
+
+    frame, prov = read_results(args.results)
+    metric = args.metric or get_model(prov["model"]).metric_names[0]
+    chart = figure(frame, prov, metric, kind=args.kind, x=args.x, y=args.y, color=args.color)
+    results_dir = Path(args.results) if Path(args.results).is_dir() else Path(args.results).parent
+    stem = Path(args.out) if args.out else results_dir / "figures" / f"{metric}_{args.kind}"
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    paths = save_figure(chart, stem, formats)
+    stem.with_suffix(".bib").write_text(bibtex(prov, metric))
+    for path in paths:
+        print(f"figure: {path}")
+    print(f"citation: {stem.with_suffix('.bib')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tokensim", description="Simulate token-incentive and governance mechanisms.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_list = sub.add_parser("list", help="models, their parameters with ranges, and their metrics")
+    p_list.add_argument("model", nargs="?", help="only this model")
+    p_list.set_defaults(func=_cmd_list)
+
+    p_run = sub.add_parser("run", help="run an experiment spec (TOML or JSON)")
+    p_run.add_argument("spec", help="path of the spec file")
+    p_run.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
+    p_run.add_argument("--workers", type=int, default=1, help="processes (or cluster tasks) at once")
+    p_run.add_argument("--backend", default="local", help="where chunks run: local")
+    p_run.add_argument("--address", help="address of an existing cluster scheduler")
+    p_run.add_argument("--output", help="results folder (default: the spec's 'output')")
+    p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.set_defaults(func=_cmd_run)
+
+    p_plot = sub.add_parser("plot", help="figure of a metric from a results folder or Parquet file")
+    p_plot.add_argument("results", help="results folder or results.parquet")
+    p_plot.add_argument("--metric", help="metric to plot (default: the model's first)")
+    p_plot.add_argument("--kind", default="auto", help="auto, timeseries, sweep, heatmap or distribution")
+    p_plot.add_argument("--x", help="swept parameter on the x axis")
+    p_plot.add_argument("--y", help="swept parameter on the y axis (heatmap)")
+    p_plot.add_argument("--color", help="swept parameter for colour")
+    p_plot.add_argument("--formats", default="png,svg,pdf", help="comma-separated: png, svg, pdf")
+    p_plot.add_argument("--out", help="file stem for the figures (default: RESULTS/figures/METRIC_KIND)")
+    p_plot.set_defaults(func=_cmd_plot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TokensimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Altair figures built from tidy results, with a caption and citation that make them citable.
+
+One function per chart kind; every function takes a result frame and its provenance and returns
+an Altair chart whose title and caption carry model, version, parameters, seeds and samples.
+``tokensim plot`` and the app's export both call :func:`figure` and :func:`save_figure`, so a
+figure exported from the app is the same file the CLI writes for the same results.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import altair as alt
+import pandas as pd
+
+from mechanisms.core import TokensimError, get_model
+
+from .summary import outcomes
+
+FORMATS = ("png", "svg", "pdf")
+KINDS = ("auto", "timeseries", "sweep", "heatmap", "distribution")
+WIDTH, HEIGHT = 520, 300
+
+
+def caption(provenance: Mapping[str, Any], metric: str) -> str:
+    """A one-paragraph caption: what was simulated, with which parameters, seeds and samples."""
+    fixed = provenance["spec"].get("fixed", {})
+    fixed_text = ", ".join(f"{k}={v}" for k, v in fixed.items()) or "model defaults"
+    swept = ", ".join(provenance["swept"]) or "none"
+    return (
+        f"{metric} from tokensim model '{provenance['model']}' v{provenance['model_version']}; "
+        f"swept: {swept}; fixed: {fixed_text}; other parameters at defaults. "
+        f"{provenance['samples']} samples x {provenance['timesteps']} timesteps per point, seed {provenance['seed']}"
+        f"{' (common random numbers)' if provenance.get('common_random_numbers') else ''}. "
+        f"tokensim {provenance['tokensim_version']}, commit {provenance['git_commit'][:12]}, {provenance['created']}."
+    )
+
+
+def bibtex(provenance: Mapping[str, Any], metric: str) -> str:
+    """A BibTeX entry for a figure or result set."""
+    year = str(provenance["created"])[:4]
+    key = f"tokensim_{provenance['model']}_{metric}_{str(provenance['git_commit'])[:7]}"
+    title = provenance.get("title") or provenance.get("model_title") or provenance["model"]
+    return (
+        f"@software{{{key},\n"
+        f"  title = {{tokensim: {title} ({metric})}},\n"
+        f"  author = {{{{tokensim developers}}}},\n"
+        f"  year = {{{year}}},\n"
+        f"  version = {{{provenance['tokensim_version']}}},\n"
+        f"  note = {{model {provenance['model']} v{provenance['model_version']}, seed {provenance['seed']}, "
+        f"{provenance['samples']} samples, commit {provenance['git_commit']}}}\n"
+        f"}}\n"
+    )
+
+
+def _titled(chart: alt.Chart, provenance: Mapping[str, Any], metric: str) -> alt.Chart:
+    title = provenance.get("title") or provenance.get("model_title") or provenance["model"]
+    lines = _wrap(caption(provenance, metric), 95)
+    return chart.properties(
+        title=alt.TitleParams(title, subtitle=lines, anchor="start", subtitleFontSize=9, subtitleColor="#555")
+    )
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return lines + ([current] if current else [])
+
+
+def _label(provenance: Mapping[str, Any], metric: str) -> str:
+    m = get_model(provenance["model"]).metric(metric)
+    return f"{metric} ({m.unit})" if m.unit else metric
+
+
+def timeseries(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None) -> alt.Chart:
+    """Median over samples per timestep with a 5-95% band, one line per value of ``color``."""
+    keys = ["timestep"] + ([color] if color else [])
+    g = frame.groupby(keys)[metric]
+    stats = pd.DataFrame({"median": g.median(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)}).reset_index()
+    enc_color = alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
+    base = alt.Chart(stats).encode(x=alt.X("timestep:Q", title="timestep"))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("p05:Q", title=_label(provenance, metric)), y2="p95:Q", color=enc_color)
+    line = base.mark_line().encode(y="median:Q", color=enc_color)
+    return _titled((band + line).properties(width=WIDTH, height=HEIGHT), provenance, metric)
+
+
+def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, color: str | None = None) -> alt.Chart:
+    """Per-run outcome against one swept parameter: mean with a 95% CI band, per ``color``."""
+    per_sample = outcomes(frame, provenance)
+    keys = [x] + ([color] if color else [])
+    g = per_sample.groupby(keys)[metric]
+    stats = g.agg(["mean", "std", "count"]).reset_index()
+    half = 1.96 * stats["std"].fillna(0.0) / stats["count"] ** 0.5
+    stats["low"], stats["high"] = stats["mean"] - half, stats["mean"] + half
+    enc_color = alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
+    base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=x))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=f"{_label(provenance, metric)}, mean and 95% CI"), y2="high:Q", color=enc_color)
+    line = base.mark_line(point=True).encode(y="mean:Q", color=enc_color, tooltip=[*keys, "mean", "low", "high", "count"])
+    return _titled((band + line).properties(width=WIDTH, height=HEIGHT), provenance, metric)
+
+
+def heatmap(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, y: str) -> alt.Chart:
+    """Mean per-run outcome over a grid of two swept parameters."""
+    per_sample = outcomes(frame, provenance)
+    stats = per_sample.groupby([x, y])[metric].mean().reset_index()
+    chart = alt.Chart(stats).mark_rect().encode(
+        x=alt.X(f"{x}:O", title=x),
+        y=alt.Y(f"{y}:O", title=y, sort="descending"),
+        color=alt.Color(f"{metric}:Q", title=f"mean {metric}"),
+        tooltip=[x, y, metric],
+    )
+    return _titled(chart.properties(width=WIDTH, height=HEIGHT), provenance, metric)
+
+
+def distribution(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None) -> alt.Chart:
+    """Histogram of per-run outcomes, overlaid per ``color``."""
+    per_sample = outcomes(frame, provenance)
+    enc_color = alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
+    chart = alt.Chart(per_sample).mark_bar(opacity=0.6).encode(
+        x=alt.X(f"{metric}:Q", bin=alt.Bin(maxbins=30), title=_label(provenance, metric)),
+        y=alt.Y("count():Q", stack=None, title="runs"),
+        color=enc_color,
+    )
+    return _titled(chart.properties(width=WIDTH, height=HEIGHT), provenance, metric)
+
+
+def figure(
+    frame: pd.DataFrame,
+    provenance: Mapping[str, Any],
+    metric: str,
+    kind: str = "auto",
+    x: str | None = None,
+    y: str | None = None,
+    color: str | None = None,
+) -> alt.Chart:
+    """The chart for ``metric``; ``auto`` picks by the number of swept parameters
+    (0: time series, 1: sweep line, 2 or more: heatmap of the first two, or sweep coloured by
+    the second when it is not numeric)."""
+    if metric not in frame.columns:
+        raise TokensimError(f"metric '{metric}' is not in these results; present: {', '.join(_metrics(frame, provenance))}")
+    swept: Sequence[str] = provenance["swept"]
+    for name in (x, y, color):
+        if name is not None and name not in frame.columns:
+            raise TokensimError(f"'{name}' is not a swept parameter of these results; swept: {', '.join(swept) or 'none'}")
+    if kind not in KINDS:
+        raise TokensimError(f"unknown figure kind '{kind}'; kinds: {', '.join(KINDS)}")
+    if kind == "auto":
+        numeric = [s for s in swept if pd.api.types.is_numeric_dtype(frame[s])]
+        if not swept:
+            kind = "timeseries"
+        elif len(swept) == 1:
+            kind = "sweep" if numeric else "timeseries"
+            color = color or (None if numeric else swept[0])
+        elif len(numeric) >= 2:
+            kind, x, y = "heatmap", x or numeric[0], y or numeric[1]
+        else:
+            kind = "sweep" if numeric else "timeseries"
+            x = x or (numeric[0] if numeric else None)
+            color = color or next(s for s in swept if s != x)
+    if kind == "timeseries":
+        return timeseries(frame, provenance, metric, color)
+    if kind == "distribution":
+        return distribution(frame, provenance, metric, color)
+    if kind == "sweep":
+        x = x or (swept[0] if swept else None)
+        if x is None:
+            raise TokensimError("a sweep figure needs a swept parameter; these results sweep none")
+        return sweep(frame, provenance, metric, x, color)
+    if x is None or y is None:
+        if len(swept) < 2:
+            raise TokensimError("a heatmap needs two swept parameters (give --x and --y)")
+        x, y = x or swept[0], y or swept[1]
+    return heatmap(frame, provenance, metric, x, y)
+
+
+def _metrics(frame: pd.DataFrame, provenance: Mapping[str, Any]) -> list[str]:
+    return [c for c in frame.columns if c in get_model(provenance["model"]).metric_names]
+
+
+def save_figure(chart: alt.Chart, stem: Path, formats: Sequence[str] = FORMATS, scale: float = 2.0) -> list[Path]:
+    """Write ``chart`` as ``stem.<fmt>`` for each format (vl-convert, offline); returns the paths."""
+    paths = []
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise TokensimError(f"unknown figure format '{fmt}'; formats: {', '.join(FORMATS)}")
+        path = stem.with_suffix(f".{fmt}")
+        chart.save(str(path), format=fmt, **({"scale_factor": scale} if fmt == "png" else {}))
+        paths.append(path)
+    return paths

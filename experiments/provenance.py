@@ -1,0 +1,75 @@
+"""Provenance: what exactly produced a result set or figure, so it can be cited and reproduced."""
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mechanisms.core import get_model
+
+from .spec import Spec
+
+SEED_DERIVATION = (
+    "numpy SeedSequence(seed, spawn_key=(*point_key, sample)) per sample, point_key = first 128 bits "
+    "of SHA-256 over the point's parameters as sorted JSON (empty when common_random_numbers)"
+)
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("tokensim")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def git_commit() -> str:
+    """The commit of the tokensim checkout (with ``-dirty`` if it has changes), or ``unknown``."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("cadCAD", "numpy", "pandas", "pyarrow", "altair"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "missing"
+    return out
+
+
+def provenance(spec: Spec, points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Everything needed to cite and reproduce a result set of ``spec``."""
+    model = get_model(spec.model)
+    return {
+        "model": model.name,
+        "model_version": model.version,
+        "model_title": model.title,
+        "title": spec.title,
+        "spec": spec.to_dict(),
+        "spec_source": spec.source,
+        "swept": spec.swept_names(),
+        "points": points,
+        "seed": spec.seed,
+        "samples": spec.samples,
+        "timesteps": spec.timesteps,
+        "common_random_numbers": spec.common_random_numbers,
+        "seed_derivation": SEED_DERIVATION,
+        "tokensim_version": package_version(),
+        "git_commit": git_commit(),
+        "versions": _versions(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,267 @@
+"""Declarative experiment specs (TOML or JSON), parsed as data and validated against the model.
+
+A spec names a model, fixes some parameters, sweeps others, and says how many samples and
+timesteps to run with which seed::
+
+    model = "governance"
+    title = "How many whales veto a community?"
+    seed = 7
+    samples = 20
+    timesteps = 50
+    output = "results/whale_veto"      # relative to the spec file
+    metrics = ["capture_rate"]         # optional; default: every metric of the model
+
+    [fixed]
+    community_size = 1000
+
+    [sweep]                            # cartesian product, in the order written
+    n_whales = [1, 3, 10]
+    whale_share = { start = 0.1, stop = 0.5, num = 5 }          # linspace, inclusive
+    identity_cost = { start = 1, stop = 1000, num = 4, log = true }  # geometric
+    fee = { start = 0.0, stop = 1.0, step = 0.25 }              # arange, stop included
+
+Optional keys: ``description``, ``claims`` (ids in seeds/claims.toml), ``chunk_size`` (samples
+per chunk, default 1000), ``layout`` (``packed``, ``per_point`` or ``per_sample``),
+``common_random_numbers`` (default false) and a ``[design]`` table for sampled designs (see
+:mod:`experiments.design`). Every error names the file, the key and what is wrong.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from mechanisms.core import ParameterError, SpecError, get_model
+from mechanisms.core.errors import TokensimError
+
+LAYOUTS = ("packed", "per_point", "per_sample")
+TOP_KEYS = {
+    "model", "title", "description", "claims", "seed", "samples", "timesteps", "output", "metrics",
+    "fixed", "sweep", "chunk_size", "layout", "common_random_numbers", "design",
+}
+MAX_POINTS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated experiment. ``sweep`` maps each swept parameter to its list of values."""
+
+    model: str
+    seed: int = 0
+    samples: int = 10
+    timesteps: int = 100
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    sweep: Mapping[str, list] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    title: str = ""
+    description: str = ""
+    claims: tuple[str, ...] = ()
+    output: Path | None = None
+    chunk_size: int = 1000
+    layout: str = "packed"
+    common_random_numbers: bool = False
+    design: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "<spec>"
+
+    def swept_names(self) -> list[str]:
+        return list(self.design.get("parameters", {})) if self.design else list(self.sweep)
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every parameter point as a full, validated parameter dict, in a stable order."""
+        schema = get_model(self.model).schema
+        if self.design:
+            from .design import design_points
+
+            swept = design_points(self)
+        else:
+            names = list(self.sweep)
+            swept = [dict(zip(names, combo)) for combo in itertools.product(*(self.sweep[n] for n in names))]
+        return [schema.resolve({**self.fixed, **values}) for values in swept]
+
+    def metric_names(self) -> list[str]:
+        return list(self.metrics) or get_model(self.model).metric_names
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, TOML/JSON-serialisable form that :func:`parse_spec` reads back."""
+        out: dict[str, Any] = {
+            "model": self.model, "title": self.title, "description": self.description,
+            "claims": list(self.claims), "seed": self.seed, "samples": self.samples,
+            "timesteps": self.timesteps, "metrics": list(self.metrics), "chunk_size": self.chunk_size,
+            "layout": self.layout, "common_random_numbers": self.common_random_numbers,
+            "fixed": dict(self.fixed), "sweep": {k: list(v) for k, v in self.sweep.items()},
+        }
+        if self.design:
+            out["design"] = json.loads(json.dumps(self.design))
+        if self.output is not None:
+            out["output"] = str(self.output)
+        return out
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Spec":
+        """The spec with ``overrides`` fixed (they replace any sweep over the same parameters)."""
+        schema = get_model(self.model).schema
+        fixed = dict(self.fixed)
+        for name, value in overrides.items():
+            fixed[name] = schema[name].validate(value)
+        sweep = {k: v for k, v in self.sweep.items() if k not in overrides}
+        spec = replace(self, fixed=fixed, sweep=sweep)
+        spec.points()  # re-run cross-parameter checks
+        return spec
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file (``.toml`` or ``.json``); errors name the file and key."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(source, "", f"cannot read file ({exc.strerror})") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise SpecError(source, "", f"not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
+    spec = parse_spec(data, source)
+    if spec.output is not None and not spec.output.is_absolute():
+        spec = replace(spec, output=(path.parent / spec.output))
+    return spec
+
+
+def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> Spec:
+    """Validate a spec given as a mapping (already parsed from TOML/JSON or built by the app)."""
+    if not isinstance(data, Mapping):
+        raise SpecError(source, "", "a spec must be a table of keys")
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise SpecError(source, unknown[0], f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
+    if "model" not in data:
+        raise SpecError(source, "model", "missing; every spec names the model it runs")
+    try:
+        model = get_model(_typed(source, "model", data["model"], str))
+    except TokensimError as exc:
+        raise SpecError(source, "model", str(exc)) from None
+    schema = model.schema
+
+    def integer(key: str, default: int, low: int, high: int) -> int:
+        value = _typed(source, key, data.get(key, default), int)
+        if not low <= value <= high:
+            raise SpecError(source, key, f"{value} is out of range; allowed: an integer in [{low}, {high}]")
+        return value
+
+    fixed_raw = _typed(source, "fixed", data.get("fixed", {}), dict)
+    fixed = {name: _param_value(source, f"fixed.{name}", schema, name, value) for name, value in fixed_raw.items()}
+    sweep_raw = _typed(source, "sweep", data.get("sweep", {}), dict)
+    sweep = {name: _sweep_values(source, f"sweep.{name}", schema, name, value) for name, value in sweep_raw.items()}
+    both = sorted(set(fixed) & set(sweep))
+    if both:
+        raise SpecError(source, f"sweep.{both[0]}", "is both fixed and swept; keep one")
+    metrics = tuple(_typed(source, "metrics", data.get("metrics", []), list))
+    for i, name in enumerate(metrics):
+        if name not in model.metric_names:
+            raise SpecError(source, f"metrics[{i}]", f"unknown metric {name!r}; metrics of '{model.name}': {', '.join(model.metric_names)}")
+    layout = _typed(source, "layout", data.get("layout", "packed"), str)
+    if layout not in LAYOUTS:
+        raise SpecError(source, "layout", f"{layout!r} is not one of {', '.join(LAYOUTS)}")
+    output = data.get("output")
+    spec = Spec(
+        model=model.name,
+        seed=integer("seed", 0, 0, 2**63 - 1),
+        samples=integer("samples", 10, 1, 100_000),
+        timesteps=integer("timesteps", 100, 1, 100_000),
+        fixed=fixed,
+        sweep=sweep,
+        metrics=metrics,
+        title=_typed(source, "title", data.get("title", ""), str),
+        description=_typed(source, "description", data.get("description", ""), str),
+        claims=tuple(_typed(source, "claims", data.get("claims", []), list)),
+        output=None if output is None else Path(_typed(source, "output", output, str)),
+        chunk_size=integer("chunk_size", 1000, 1, 10_000_000),
+        layout=layout,
+        common_random_numbers=_typed(source, "common_random_numbers", data.get("common_random_numbers", False), bool),
+        design=_typed(source, "design", data.get("design", {}), dict),
+        source=source,
+    )
+    if spec.design:
+        if spec.sweep:
+            raise SpecError(source, "design", "use either [sweep] or [design], not both")
+        from .design import validate_design
+
+        validate_design(spec)
+    n_points = int(np.prod([len(v) for v in sweep.values()])) if sweep else 1
+    if n_points > MAX_POINTS:
+        raise SpecError(source, "sweep", f"{n_points} parameter points; at most {MAX_POINTS} are allowed")
+    try:
+        spec.points()
+    except ParameterError as exc:
+        raise SpecError(source, "fixed" if exc.name in fixed else f"sweep.{exc.name}", str(exc)) from None
+    return spec
+
+
+def _typed(source: str, key: str, value: Any, kind: type) -> Any:
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        names = {int: "an integer", str: "a string", list: "a list", dict: "a table", bool: "true or false"}
+        raise SpecError(source, key, f"{value!r} should be {names[kind]}")
+    return value
+
+
+def _param_value(source: str, key: str, schema, name: str, value: Any) -> Any:
+    try:
+        return schema[name].validate(value)
+    except ParameterError as exc:
+        raise SpecError(source, key, str(exc)) from None
+
+
+def _sweep_values(source: str, key: str, schema, name: str, value: Any) -> list:
+    if isinstance(value, list):
+        values = value
+    elif isinstance(value, dict):
+        values = _range_values(source, key, value)
+    else:
+        raise SpecError(source, key, "a swept parameter takes a list of values or a range table {start, stop, num|step}")
+    if not values:
+        raise SpecError(source, key, "no values to sweep")
+    param = schema[name] if name in schema else None
+    if param is None:
+        raise SpecError(source, key, f"unknown parameter; parameters: {', '.join(schema.names)}")
+    out = []
+    for i, v in enumerate(values):
+        if param.kind == "int" and isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out.append(_param_value(source, f"{key}[{i}]", schema, name, v))
+    return out
+
+
+def _range_values(source: str, key: str, table: dict) -> list:
+    allowed = {"start", "stop", "num", "step", "log"}
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise SpecError(source, f"{key}.{extra[0]}", f"unknown range key; allowed: {', '.join(sorted(allowed))}")
+    for k in ("start", "stop"):
+        if not isinstance(table.get(k), (int, float)) or isinstance(table.get(k), bool):
+            raise SpecError(source, f"{key}.{k}", "missing or not a number")
+    start, stop = float(table["start"]), float(table["stop"])
+    if ("num" in table) == ("step" in table):
+        raise SpecError(source, key, "give exactly one of 'num' or 'step'")
+    if "num" in table:
+        num = table["num"]
+        if not isinstance(num, int) or isinstance(num, bool) or not 1 <= num <= 100_000:
+            raise SpecError(source, f"{key}.num", f"{num!r} should be an integer in [1, 100000]")
+        if table.get("log", False):
+            if start <= 0 or stop <= 0:
+                raise SpecError(source, key, "a log range needs start and stop > 0")
+            values = np.geomspace(start, stop, num)
+        else:
+            values = np.linspace(start, stop, num)
+    else:
+        step = table["step"]
+        if not isinstance(step, (int, float)) or isinstance(step, bool) or step <= 0:
+            raise SpecError(source, f"{key}.step", f"{step!r} should be a number > 0")
+        count = int(np.floor((stop - start) / step + 1e-9)) + 1
+        if count < 1 or count > 100_000:
+            raise SpecError(source, key, f"range gives {count} values; allowed 1 to 100000")
+        values = start + step * np.arange(count)
+    return [round(float(v), 12) for v in values]

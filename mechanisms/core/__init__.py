@@ -1,0 +1,10 @@
+"""The small framework every tokensim model uses: parameter schema, seeding, registry, cadCAD wiring."""
+from .errors import DataFileError, ParameterError, SpecError, TokensimError
+from .model import Metric, Model, get_model, model_names, register, register_builtin
+from .params import Param, Schema, require
+from .seeding import BatchRNG, sample_generator
+
+__all__ = [
+    "BatchRNG", "DataFileError", "Metric", "Model", "Param", "ParameterError", "Schema", "SpecError",
+    "TokensimError", "get_model", "model_names", "register", "register_builtin", "require", "sample_generator",
+]

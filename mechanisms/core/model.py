@@ -1,0 +1,121 @@
+"""What a model is, and the registry that finds models by name.
+
+A :class:`Model` bundles a parameter :class:`~mechanisms.core.params.Schema`, a function that
+builds the initial batched state, cadCAD partial state update blocks, and the per-sample metrics
+it records each timestep. State variables are numpy arrays with a leading batch axis ``B``; the
+metrics are state variables of shape ``(B,)``. Variables named in ``agent_state`` hold
+agent-level arrays; the runner keeps them only for the current timestep (see
+:mod:`mechanisms.core.cadcad_run`), so memory does not grow with the number of timesteps.
+
+Functions in ``blocks`` follow cadCAD's signatures with a trailing ``*args`` (cadCAD hands
+``additional_objs`` to them in some modes): policies ``(params, substep, history, state, *args)``
+and state updates ``(params, substep, history, state, policy_input, *args)``. They must be pure:
+never modify an input array, always return new ones. ``params`` holds structural parameters as
+scalars, the others as ``(B,)`` arrays, and the batch's :class:`~mechanisms.core.seeding.BatchRNG`
+under ``params["rng"]``.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import TokensimError
+from .params import Schema
+from .seeding import BatchRNG
+
+SUMMARIES = ("last", "mean", "max", "min", "sum")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-sample quantity recorded every timestep.
+
+    ``summary`` says how a sample's time series reduces to the one number reported per run
+    (``last`` for running/cumulative metrics, ``mean``, ``max``, ``min`` or ``sum``); ``better``
+    says which direction is desirable, for tables and claims (``"lower"``, ``"higher"`` or ``""``).
+    """
+
+    name: str
+    description: str
+    unit: str = ""
+    summary: str = "last"
+    better: str = ""
+
+    def __post_init__(self) -> None:
+        if self.summary not in SUMMARIES:
+            raise ValueError(f"Metric {self.name}: summary must be one of {SUMMARIES}")
+
+
+InitialState = Callable[[Mapping[str, Any], BatchRNG], dict[str, np.ndarray]]
+CostFn = Callable[[Mapping[str, Any]], float]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A simulatable mechanism. See the module docstring for the contract of each field.
+
+    ``cost`` estimates work per sample per timestep (roughly, agent-updates) from the resolved
+    parameters; the app multiplies it by samples and timesteps to refuse runs that are too big.
+    """
+
+    name: str
+    version: str
+    title: str
+    description: str
+    schema: Schema
+    initial_state: InitialState
+    blocks: Sequence[dict]
+    metrics: tuple[Metric, ...]
+    agent_state: tuple[str, ...] = ()
+    cost: CostFn = field(default=lambda params: 1.0)
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def metric(self, name: str) -> Metric:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise TokensimError(
+            f"model '{self.name}' has no metric '{name}'; metrics: {', '.join(self.metric_names)}"
+        )
+
+
+# Built-in models, imported lazily so that `tokensim list` does not pay for every model's imports.
+_BUILTIN: dict[str, str] = {}
+_REGISTRY: dict[str, Model] = {}
+
+
+def register(model: Model) -> Model:
+    """Make ``model`` available by name (used by built-ins and by tests' own toy models)."""
+    _REGISTRY[model.name] = model
+    return model
+
+
+def register_builtin(name: str, module: str) -> None:
+    """Declare that importing ``module`` registers the model ``name``."""
+    _BUILTIN[name] = module
+
+
+def model_names() -> list[str]:
+    return sorted(set(_BUILTIN) | set(_REGISTRY))
+
+
+def get_model(name: str) -> Model:
+    """Return the model registered under ``name``, importing built-ins on first use."""
+    if name not in _REGISTRY and name in _BUILTIN:
+        importlib.import_module(_BUILTIN[name])
+    if name not in _REGISTRY:
+        raise TokensimError(f"unknown model '{name}'; available: {', '.join(model_names()) or 'none'}")
+    return _REGISTRY[name]
+
+
+def model_module(name: str) -> str:
+    """The module whose import registers ``name`` (so worker processes can find it too)."""
+    if name in _BUILTIN:
+        return _BUILTIN[name]
+    return get_model(name).initial_state.__module__

@@ -1,0 +1,196 @@
+"""Parameter schema: the single source of truth for every model parameter.
+
+Each model declares a :class:`Schema` of :class:`Param`. The CLI (``--set``), TOML specs and the
+Streamlit widgets are all generated from and validated by it, so defaults, bounds, units and help
+texts are written exactly once.
+
+A parameter is *structural* when it changes array shapes or code paths (counts of agents, a choice
+of rule). The runner only batches together parameter points whose structural values agree, so
+inside a batch structural parameters are plain Python scalars while the others are arrays of
+shape ``(B,)`` (one value per sample in the batch).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import ParameterError
+
+KINDS = ("float", "int", "bool", "choice")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One model parameter: name, default, type, bounds, unit and a one-line description.
+
+    ``low``/``high`` are inclusive bounds for numeric kinds (``None`` for unbounded); ``choices``
+    lists the allowed values of a ``choice`` parameter. ``structural`` is forced on for ``choice``
+    and ``bool`` parameters.
+    """
+
+    name: str
+    default: Any
+    description: str
+    kind: str = "float"
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+    structural: bool = False
+    log_scale: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Param {self.name}: kind must be one of {KINDS}")
+        if self.kind in ("choice", "bool"):
+            object.__setattr__(self, "structural", True)
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"Param {self.name}: a choice parameter needs choices")
+        self.validate(self.default)  # a schema with a bad default is a programming error
+
+    @property
+    def allowed(self) -> str:
+        """Human-readable description of the allowed values."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        kind = "an integer" if self.kind == "int" else "a number"
+        return f"{kind} in [{lo}, {hi}]" + (f" ({self.unit})" if self.unit else "")
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` coerced to this parameter's type, or raise :class:`ParameterError`."""
+        if self.kind == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                raise ParameterError(self.name, value, self.allowed)
+            return value
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            raise ParameterError(self.name, value, self.allowed)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_numpy_number(value):
+            raise ParameterError(self.name, value, self.allowed, "not a number")
+        if self.kind == "int":
+            if float(value) != math.floor(float(value)):
+                raise ParameterError(self.name, value, self.allowed, "not an integer")
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ParameterError(self.name, value, self.allowed, "not finite")
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ParameterError(self.name, value, self.allowed, "out of range")
+        return value
+
+    def parse(self, text: str) -> Any:
+        """Parse a command-line string (``--set name=value``) and validate it."""
+        text = text.strip()
+        if self.kind == "choice":
+            return self.validate(text)
+        if self.kind == "bool":
+            lowered = text.lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ParameterError(self.name, text, self.allowed)
+        try:
+            number = float(text)
+        except ValueError:
+            raise ParameterError(self.name, text, self.allowed, "not a number") from None
+        return self.validate(number)
+
+
+def _is_numpy_number(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, np.number) and not isinstance(value, np.bool_)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """An ordered collection of :class:`Param` plus cross-parameter checks.
+
+    ``checks`` are callables taking the full resolved parameter dict and returning ``None`` when
+    it is consistent, or raising :class:`ParameterError` themselves.
+    """
+
+    params: tuple[Param, ...]
+    checks: tuple[Callable[[Mapping[str, Any]], None], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate parameter names in schema: {names}")
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __contains__(self, name: str) -> bool:
+        return any(p.name == name for p in self.params)
+
+    def __getitem__(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise ParameterError(name, None, "one of " + ", ".join(self.names), "unknown parameter")
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    @property
+    def structural(self) -> list[str]:
+        return [p.name for p in self.params if p.structural]
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults overlaid with ``values``, every value validated, cross-checks run."""
+        values = dict(values or {})
+        for name in values:
+            if name not in self:
+                raise ParameterError(name, values[name], "one of " + ", ".join(self.names), "unknown parameter")
+        resolved = {p.name: p.validate(values.get(p.name, p.default)) for p in self.params}
+        for check in self.checks:
+            check(resolved)
+        return resolved
+
+    def table(self) -> list[dict[str, str]]:
+        """Rows describing each parameter, for ``tokensim list`` and documentation."""
+        return [
+            {
+                "name": p.name,
+                "default": repr(p.default),
+                "allowed": p.allowed,
+                "structural": "yes" if p.structural else "",
+                "description": p.description,
+            }
+            for p in self.params
+        ]
+
+
+def require(condition: bool, name: str, value: Any, allowed: str, reason: str = "") -> None:
+    """Raise :class:`ParameterError` unless ``condition``; a helper for cross-parameter checks."""
+    if not condition:
+        raise ParameterError(name, value, allowed, reason)
+
+
+def params_from_pairs(schema: Schema, pairs: Iterable[str]) -> dict[str, Any]:
+    """Parse ``name=value`` strings (from ``--set``) against ``schema``."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ParameterError(pair, pair, "name=value", "expected name=value")
+        name, text = pair.split("=", 1)
+        out[name.strip()] = schema[name.strip()].parse(text)
+    return out
+
+
+def check_sequence(name: str, values: Sequence[Any], param: Param) -> list[Any]:
+    """Validate every value of a swept parameter."""
+    return [param.validate(v) for v in values]
