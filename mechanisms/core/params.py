@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import ParameterError
 
-KINDS = ("float", "int", "bool", "choice")
+KINDS = ("float", "int", "bool", "choice", "text")
+MAX_TEXT = 4096
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,9 @@ class Param:
     """One model parameter: name, default, type, bounds, unit and a one-line description.
 
     ``low``/``high`` are inclusive bounds for numeric kinds (``None`` for unbounded); ``choices``
-    lists the allowed values of a ``choice`` parameter. ``structural`` is forced on for ``choice``
-    and ``bool`` parameters.
+    lists the allowed values of a ``choice`` parameter. A ``text`` parameter holds a short string
+    such as a data file path (the model validates its content; it is never evaluated).
+    ``structural`` is forced on for ``choice``, ``bool`` and ``text`` parameters.
     """
 
     name: str
@@ -43,7 +45,7 @@ class Param:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"Param {self.name}: kind must be one of {KINDS}")
-        if self.kind in ("choice", "bool"):
+        if self.kind in ("choice", "bool", "text"):
             object.__setattr__(self, "structural", True)
         if self.kind == "choice" and not self.choices:
             raise ValueError(f"Param {self.name}: a choice parameter needs choices")
@@ -56,6 +58,8 @@ class Param:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.kind == "bool":
             return "true or false"
+        if self.kind == "text":
+            return f"a string of at most {MAX_TEXT} characters"
         lo = "-inf" if self.low is None else f"{self.low:g}"
         hi = "inf" if self.high is None else f"{self.high:g}"
         kind = "an integer" if self.kind == "int" else "a number"
@@ -69,6 +73,10 @@ class Param:
             return value
         if self.kind == "bool":
             if isinstance(value, bool):
+                return value
+            raise ParameterError(self.name, value, self.allowed)
+        if self.kind == "text":
+            if isinstance(value, str) and len(value) <= MAX_TEXT:
                 return value
             raise ParameterError(self.name, value, self.allowed)
         if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_numpy_number(value):
@@ -88,7 +96,7 @@ class Param:
     def parse(self, text: str) -> Any:
         """Parse a command-line string (``--set name=value``) and validate it."""
         text = text.strip()
-        if self.kind == "choice":
+        if self.kind in ("choice", "text"):
             return self.validate(text)
         if self.kind == "bool":
             lowered = text.lower()
@@ -189,8 +197,3 @@ def params_from_pairs(schema: Schema, pairs: Iterable[str]) -> dict[str, Any]:
         name, text = pair.split("=", 1)
         out[name.strip()] = schema[name.strip()].parse(text)
     return out
-
-
-def check_sequence(name: str, values: Sequence[Any], param: Param) -> list[Any]:
-    """Validate every value of a swept parameter."""
-    return [param.validate(v) for v in values]
