@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -127,7 +128,7 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(source, "", f"not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
     spec = parse_spec(data, source)
     if spec.output is not None and not spec.output.is_absolute():
-        spec = replace(spec, output=(path.parent / spec.output))
+        spec = replace(spec, output=Path(os.path.normpath(path.parent / spec.output)))
     return spec
 
 
