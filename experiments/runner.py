@@ -30,7 +30,8 @@ from mechanisms.core.seeding import point_key
 
 from .provenance import provenance
 from .spec import Spec
-from .storage import read_chunk, write_table
+from .storage import read_chunk, write_table, write_tables
+from .summary import sample_outcomes, summary_table
 
 Progress = Callable[[int, int], None]
 
@@ -112,13 +113,23 @@ ChunkMap = Callable[[Sequence[Chunk]], Iterable[tuple[Chunk, pd.DataFrame]]]
 
 @dataclass
 class RunResult:
-    """A finished run: the tidy frame, its provenance, and what was reused from disk."""
+    """A finished run: per-sample outcomes, provenance, what was reused from disk, and the
+    tidy per-timestep frame when it was kept in memory (``frame is None`` when streamed to disk;
+    :meth:`load_frame` reads it back)."""
 
-    frame: pd.DataFrame
+    outcomes: pd.DataFrame
     provenance: dict[str, Any]
     chunks_total: int
     chunks_reused: int
     output: Path | None
+    frame: pd.DataFrame | None = None
+
+    def load_frame(self) -> pd.DataFrame:
+        if self.frame is not None:
+            return self.frame
+        from .storage import read_results
+
+        return read_results(self.output)[0]
 
 
 def run_spec(
@@ -126,58 +137,77 @@ def run_spec(
     chunk_map: ChunkMap | None = None,
     progress: Progress | None = None,
     output: Path | None = None,
+    keep_frame: bool | None = None,
 ) -> RunResult:
     """Run ``spec``; with an output folder, chunks go to disk as they finish and are reused.
 
-    ``chunk_map`` runs chunks somewhere (default: in this process); ``progress(done, total)``
-    is called in samples after every chunk. Returns the merged result with swept parameter
-    columns joined on ``point_id``.
+    ``chunk_map`` runs chunks somewhere (default: in this process); ``progress(done, total)`` is
+    called in samples after every chunk. With an output folder, only per-sample outcomes stay in
+    memory and ``results.parquet`` is assembled chunk by chunk, so memory is bounded by the chunk
+    size, not the sweep size; ``keep_frame`` (default: only without an output folder) also keeps
+    the per-timestep frame. Rows are ordered by chunk, then point, sample and timestep.
     """
     output = output if output is not None else spec.output
+    keep_frame = output is None if keep_frame is None else keep_frame
+    model = get_model(spec.model)
     points = spec.points()
+    swept = spec.swept_names()
     chunks = plan_chunks(spec, points)
-    total = len(points) * spec.samples
-    done = 0
+    total, done = len(points) * spec.samples, 0
+    keep = ["point_id", "sample", "timestep", *spec.metric_names()]
+    per_sample: dict[str, pd.DataFrame] = {}
     frames: dict[str, pd.DataFrame] = {}
+
+    def finish(chunk: Chunk, frame: pd.DataFrame) -> None:
+        nonlocal done
+        frame = _with_swept_columns(frame, swept, points)
+        per_sample[chunk.chunk_id] = sample_outcomes(frame, model, swept)
+        if keep_frame:
+            frames[chunk.chunk_id] = frame
+        done += len(chunk.rows)
+        if progress:
+            progress(done, total)
+
     todo: list[Chunk] = []
     for chunk in chunks:
         path = _chunk_path(output, chunk)
         if path is not None and path.exists():
-            frames[chunk.chunk_id] = read_chunk(path)
-            done += len(chunk.rows)
+            finish(chunk, read_chunk(path))
         else:
             todo.append(chunk)
     if progress:
         progress(done, total)
-    keep = ["point_id", "sample", "timestep", *spec.metric_names()]
     for chunk, frame in (chunk_map or (lambda cs: local_map(cs, 1)))(todo):
         frame = frame[keep]
         path = _chunk_path(output, chunk)
         if path is not None:
             write_table(frame, path)
-        frames[chunk.chunk_id] = frame
-        done += len(chunk.rows)
-        if progress:
-            progress(done, total)
-    merged = pd.concat([frames[c.chunk_id] for c in chunks], ignore_index=True)
-    merged = _with_swept_columns(merged, spec, points)
-    prov = provenance(spec, points)
-    if output is not None:
-        from .summary import summary_table
+        finish(chunk, frame)
 
-        write_table(merged, output / "results.parquet", prov)
+    prov = provenance(spec, points)
+    outcomes = pd.concat([per_sample[c.chunk_id] for c in chunks], ignore_index=True)
+    if output is not None:
+        write_tables(
+            (_with_swept_columns(read_chunk(_chunk_path(output, c)), swept, points) for c in chunks),
+            output / "results.parquet",
+            prov,
+        )
         (output / "provenance.json").write_text(json.dumps(prov, indent=2, default=str))
-        summary_table(merged, prov).to_csv(output / "summary.csv", index=False)
-    return RunResult(merged, prov, len(chunks), len(chunks) - len(todo), output)
+        summary_table(outcomes, swept).to_csv(output / "summary.csv", index=False)
+    frame = pd.concat([frames[c.chunk_id] for c in chunks], ignore_index=True) if keep_frame else None
+    return RunResult(outcomes, prov, len(chunks), len(chunks) - len(todo), output, frame)
 
 
 def _chunk_path(output: Path | None, chunk: Chunk) -> Path | None:
     return None if output is None else output / "chunks" / f"{chunk.chunk_id}.parquet"
 
 
-def _with_swept_columns(frame: pd.DataFrame, spec: Spec, points: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    swept = spec.swept_names()
-    table = pd.DataFrame([{n: p[n] for n in swept} for p in points])
-    table.insert(0, "point_id", range(len(points)))
-    merged = table.merge(frame, on="point_id", how="right") if swept else frame
-    return merged.sort_values(["point_id", "sample", "timestep"], kind="stable").reset_index(drop=True)
+def _with_swept_columns(frame: pd.DataFrame, swept: Sequence[str], points: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Add a column per swept parameter (joined on ``point_id``), rows sorted by point, sample, time."""
+    frame = frame.sort_values(["point_id", "sample", "timestep"], kind="stable")
+    position = frame.columns.get_loc("point_id") + 1
+    frame = frame.reset_index(drop=True)
+    for offset, name in enumerate(swept):
+        values = pd.Series([p[name] for p in points])
+        frame.insert(position + offset, name, values.iloc[frame["point_id"].to_numpy()].to_numpy())
+    return frame

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 import pyarrow as pa
@@ -20,16 +20,35 @@ from mechanisms.core import TokensimError
 META_KEY = b"tokensim"
 
 
-def write_table(frame: pd.DataFrame, path: Path, provenance: dict[str, Any] | None = None) -> None:
-    """Write ``frame`` to ``path`` atomically, with ``provenance`` as JSON schema metadata."""
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` atomically (a temporary name, then a rename)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    if provenance is not None:
-        meta = dict(table.schema.metadata or {})
-        meta[META_KEY] = json.dumps(provenance, default=str).encode()
-        table = table.replace_schema_metadata(meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def write_tables(frames: Iterable[pd.DataFrame], path: Path, provenance: dict[str, Any]) -> None:
+    """Stream ``frames`` (same columns) into one Parquet file, one row group each, atomically.
+
+    Only one frame is in memory at a time, so a result set larger than memory can be written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    writer = None
+    try:
+        for frame in frames:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                meta = dict(table.schema.metadata or {})
+                meta[META_KEY] = json.dumps(provenance, default=str).encode()
+                schema = table.schema.with_metadata(meta)
+                writer = pq.ParquetWriter(tmp, schema)
+            writer.write_table(table.cast(schema))
+    finally:
+        if writer is not None:
+            writer.close()
     os.replace(tmp, path)
 
 

@@ -13,7 +13,7 @@ from mechanisms.core import TokensimError
 
 def test_results_are_tidy_with_swept_columns_and_provenance(toy_spec_dict, tmp_path):
     spec = parse_spec(toy_spec_dict)
-    result = run_spec(spec, output=tmp_path)
+    result = run_spec(spec, output=tmp_path, keep_frame=True)
     frame, prov = read_results(tmp_path)
     assert len(frame) == 9 * 4 * 13  # points x samples x (timesteps + initial state)
     assert list(frame.columns[:5]) == ["point_id", "emission", "burn_rate", "sample", "timestep"]
@@ -49,9 +49,10 @@ def test_interrupted_run_resumes_without_redoing_finished_chunks(toy_spec_dict, 
         return chunk_map("local", 1)(todo)
 
     resumed = run_spec(spec, chunk_map=counting, output=tmp_path)
-    assert len(ran) == 5 and resumed.chunks_reused == 4
+    assert len(ran) == 5 and resumed.chunks_reused == 4 and resumed.frame is None
     fresh = run_spec(spec)
-    pd.testing.assert_frame_equal(resumed.frame, fresh.frame)
+    pd.testing.assert_frame_equal(resumed.load_frame(), fresh.frame)
+    pd.testing.assert_frame_equal(resumed.outcomes, fresh.outcomes)
 
 
 def test_changed_spec_does_not_reuse_stale_chunks(toy_spec_dict, tmp_path):
