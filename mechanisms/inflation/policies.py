@@ -1,0 +1,23 @@
+"""cadCAD policies of the inflation model: thin wrappers that draw the day's randomness from the
+batch's generators and call the pure step functions shared with the learning controller's
+training loop (:mod:`.controllers`, :mod:`.economy`, :mod:`.metrics`)."""
+from __future__ import annotations
+
+from .controllers import controller_noise, controller_step
+from .economy import economy_step
+from .metrics import metrics_step
+
+
+def p_emission_policy(params, substep, history, state, *args):
+    """Block 1: the emission policy sets today's rate (team and governance draw their noise)."""
+    return controller_step(params, state, controller_noise(params, params["rng"]))
+
+
+def p_economy(params, substep, history, state, *args):
+    """Block 2: one day of usage, emission, staking, treasury, burn and price formation."""
+    return economy_step(params, state, params["rng"].normal(size=2))
+
+
+def p_metrics(params, substep, history, state, *args):
+    """Block 3: running outcome metrics."""
+    return metrics_step(params, state)
