@@ -1,0 +1,78 @@
+"""Outcome metrics of the governance model, as running per-sample values over the proposals so far.
+
+Each proposal adds to a counter (``COUNTERS``, state variables of shape ``(B,)``); the metrics
+are ratios of counters, so the value at the last timestep is the rate over the whole run
+(``summary="last"``). Conventions for empty denominators: rates over proposals are 0 before the
+first proposal; ``whale_veto_rate`` is 0 while no proposal has been contested (the whales opposing
+the community when, without the whales' votes, the community would have got its way), and always with no whales; ``attacker_cost_to_flip`` is NaN until the attacker has flipped an
+outcome (a run in which it never flips has no cost to report, and summaries skip it).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from mechanisms.core import Metric
+
+COUNTERS = (
+    "proposals", "captured", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
+    "flip_outlay", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "welfare_loss_sum",
+    "identities_sum", "sybil_gain_sum",
+)
+
+METRICS = (
+    Metric("capture_rate", "share of proposals whose outcome differs from the community's utility-weighted "
+           "preference", "share", better="lower"),
+    Metric("capture_rate_headcount", "share of proposals whose outcome differs from the community's head-count "
+           "majority", "share", better="lower"),
+    Metric("whale_veto_rate", "share of contested proposals (whales oppose the community, which would have got "
+           "its preferred outcome without the whales' votes) in which the whales overturned it", "share", better="lower"),
+    Metric("attacker_cost_to_flip", "attacker's mean outlay (identity purchases + slashed tokens) per outcome it "
+           "flipped; NaN until its first flip", "tokens", better="higher"),
+    Metric("attacker_flip_rate", "share of proposals whose outcome the attacker's votes flipped", "share",
+           better="lower"),
+    Metric("turnout", "mean share of community wallets whose tokens were voted (directly or by a delegate)",
+           "share", better="higher"),
+    Metric("gini_voting_power", "mean Gini of the voting power cast per entity (abstainers count as 0; the "
+           "attacker's identities are one entity)", "", better="lower"),
+    Metric("nakamoto_coefficient", "mean smallest number of entities casting over half of the voting power",
+           "entities", better="higher"),
+    Metric("welfare_loss", "mean community utility lost per proposal per community member, against the "
+           "utility-weighted optimum", "utility/person", better="lower"),
+    Metric("pass_rate", "share of proposals that passed", "share"),
+    Metric("sybil_identities", "mean number of identities the attacker split over", "identities"),
+    Metric("sybil_gain", "mean expected gain of the attacker's best split over not splitting, per proposal",
+           "tokens"),
+    Metric("supply", "tokens held by holders and the attacker (not burned)", "tokens"),
+    Metric("burned", "tokens slashed from detected fake identities so far", "tokens"),
+)
+
+
+def _per(numerator: np.ndarray, denominator: np.ndarray, empty: float = 0.0) -> np.ndarray:
+    safe = np.where(denominator > 0, denominator, 1.0)
+    return np.where(denominator > 0, numerator / safe, empty)
+
+
+RATES = {
+    "capture_rate": lambda s: _per(s["captured"], s["proposals"]),
+    "capture_rate_headcount": lambda s: _per(s["captured_headcount"], s["proposals"]),
+    "whale_veto_rate": lambda s: _per(s["whale_vetoed"], s["whale_contested"]),
+    "attacker_cost_to_flip": lambda s: _per(s["flip_outlay"], s["attacker_flips"], np.nan),
+    "attacker_flip_rate": lambda s: _per(s["attacker_flips"], s["proposals"]),
+    "turnout": lambda s: _per(s["turnout_sum"], s["proposals"]),
+    "gini_voting_power": lambda s: _per(s["gini_sum"], s["proposals"]),
+    "nakamoto_coefficient": lambda s: _per(s["nakamoto_sum"], s["proposals"]),
+    "welfare_loss": lambda s: _per(s["welfare_loss_sum"], s["proposals"]),
+    "pass_rate": lambda s: _per(s["passed"], s["proposals"]),
+    "sybil_identities": lambda s: _per(s["identities_sum"], s["proposals"]),
+    "sybil_gain": lambda s: _per(s["sybil_gain_sum"], s["proposals"]),
+    "supply": lambda s: s["balances"].sum(axis=1) + s["attacker_tokens"],
+    "burned": lambda s: s["burned"],
+}
+"""How each metric follows from the counters and balances of a state (see the module docstring)."""
+
+
+def rates(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every metric of ``state``."""
+    return {name: rate(state) for name, rate in RATES.items()}

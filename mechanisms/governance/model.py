@@ -1,0 +1,56 @@
+"""The governance model: whale vetoes, Sybil attacks, and the voting rules that resist them.
+
+Real-world system: on-chain token governance (Compound/Uniswap-style token voting, delegation as
+in Compound's Governor, 1Hive-style conviction voting, quadratic and one-person-one-vote rules
+backed by proof of personhood such as Worldcoin, and Lido-style dual-governance vetoes). A
+community of many wallets with heavy-tailed balances votes on one proposal per timestep against a
+bloc of whale wallets and a Sybil attacker who splits its tokens over bought identities. The
+question, from the YBB Capital essay digested in seeds/claims.toml, is whether a few wallets can
+overturn a large community and which rule, at which identity cost, keeps outcomes with it.
+
+Assumptions (see docs/governance.md for the full list): balances do not change between proposals
+except by slashing; preferences are independent across proposals; whales vote as a bloc and
+always turn out; the attacker sees everyone else's votes before choosing its split; real people
+always pass personhood; fake identities are bought per proposal.
+
+Blocks: (1) ``vote``: draw the proposal, tally, best-respond, decide, add to counters, slash;
+(2) ``metrics``: running rates from the counters.
+"""
+from __future__ import annotations
+
+from mechanisms.core import Model, register
+
+from .holders import load_balances
+from .metrics import METRICS
+from .params import SCHEMA
+from .policies import p_vote
+from .state import initial_state
+from .updates import METRIC_UPDATES, VOTE_UPDATES
+
+
+def cost(params) -> float:
+    """Work per sample per proposal: about 20 passes over the holders plus two over the identity grid."""
+    if params["balances_csv"]:
+        holders = len(load_balances(params["balances_csv"]))
+    else:
+        holders = params["n_community"] + params["n_whales"]
+    return 20.0 * holders + 2.0 * params["max_identities"]
+
+
+MODEL = register(
+    Model(
+        name="governance",
+        version="1.0",
+        title="Governance: whale vetoes and Sybil attacks",
+        description=__doc__,
+        schema=SCHEMA,
+        initial_state=initial_state,
+        blocks=[
+            {"policies": {"vote": p_vote}, "variables": VOTE_UPDATES},
+            {"policies": {}, "variables": METRIC_UPDATES},
+        ],
+        metrics=METRICS,
+        agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "pass_tail"),
+        cost=cost,
+    )
+)

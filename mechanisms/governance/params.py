@@ -1,0 +1,96 @@
+"""Parameters of the governance model (the single source of truth for CLI, specs and the app).
+
+Units: balances and costs are in tokens; one timestep is one proposal; ages are in proposals.
+Structural parameters (counts of agents, the voting rule, the balances file, the identity grid)
+change array shapes or code paths; the rest may differ between rows of one batch.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from mechanisms.core import Param, Schema, require
+
+from .voting import RULES
+
+DISTRIBUTIONS = ("lognormal", "pareto")
+
+
+def _check_shares(p: Mapping[str, Any]) -> None:
+    require(p["whale_share"] + p["attacker_share"] <= 0.95, "attacker_share", p["attacker_share"],
+            f"a number in [0, {0.95 - p['whale_share']:g}] so that whale_share + attacker_share <= 0.95",
+            "the community must keep at least 5% of the supply")
+
+
+def _check_whales(p: Mapping[str, Any]) -> None:
+    require(p["n_whales"] > 0 or p["whale_share"] == 0.0 or p["balances_csv"] != "", "whale_share",
+            p["whale_share"], "0 when n_whales = 0", "there are no whale wallets to hold it")
+
+
+def _check_delegates(p: Mapping[str, Any]) -> None:
+    require(p["n_delegates"] <= p["n_community"] or p["balances_csv"] != "", "n_delegates", p["n_delegates"],
+            f"an integer in [1, n_community = {p['n_community']}]", "delegates are community wallets")
+
+
+SCHEMA = Schema(
+    (
+        # holders
+        Param("n_community", 1000, "number of community wallets (one person each)", kind="int", low=2,
+              high=1_000_000, unit="wallets", structural=True),
+        Param("n_whales", 3, "number of whale wallets; they vote as one bloc", kind="int", low=0, high=100,
+              unit="wallets", structural=True),
+        Param("whale_share", 0.2, "combined share of the token supply held by the whales, split equally",
+              low=0.0, high=0.95, unit="share of supply"),
+        Param("balance_dist", "lognormal", "distribution of community balances", kind="choice",
+              choices=DISTRIBUTIONS),
+        Param("top1_share", 0.3, "share of community tokens held by its richest 1% (calibrates the distribution)",
+              low=0.02, high=0.95, unit="share"),
+        Param("balances_csv", "", "CSV of real balances (columns address,balance); the n_whales largest are "
+              "the whales; empty = synthetic", kind="text"),
+        Param("total_supply", 1e6, "token supply held by community, whales and attacker (synthetic holders)",
+              low=1.0, high=1e15, unit="tokens", log_scale=True),
+        # voting rule
+        Param("rule", "token", "voting rule", kind="choice", choices=RULES),
+        Param("quorum", 0.04, "tokens cast needed, as a share of the supply", low=0.0, high=1.0, unit="share of supply"),
+        Param("pass_threshold", 0.5, "yes share of the voting power cast that a proposal must exceed",
+              low=0.01, high=0.99, unit="share"),
+        Param("veto_threshold", 1.0, "a proposal fails if tokens voting no exceed this share of the supply "
+              "(1 = no veto rule)", low=0.0, high=1.0, unit="share of supply"),
+        Param("conviction_alpha", 0.9, "conviction decay per proposal: power = tokens * (1 - alpha^(age+1))",
+              low=0.0, high=0.999),
+        Param("community_stake_age", 20, "mean initial stake age of community wallets (uniform on [0, 2x])",
+              kind="int", low=0, high=100_000, unit="proposals"),
+        Param("whale_stake_age", 0, "initial stake age of whale and attacker tokens", kind="int", low=0,
+              high=100_000, unit="proposals"),
+        Param("delegation_share", 0.3, "probability that a community wallet delegates (delegated rule only)",
+              low=0.0, high=1.0, unit="probability"),
+        Param("n_delegates", 10, "delegates: the largest community wallets", kind="int", low=1, high=10_000,
+              unit="wallets", structural=True),
+        # preferences and turnout
+        Param("support_mean", 0.55, "median share of the community that favours a proposal", low=0.01,
+              high=0.99, unit="share"),
+        Param("support_spread", 0.5, "spread of that share between proposals (sd in log-odds)", low=0.0,
+              high=5.0, unit="log-odds"),
+        Param("intensity_sigma", 1.0, "spread of how much each person cares (sd of log intensity)", low=0.0, high=3.0),
+        Param("intensity_skew", 0.3, "spread of the yes/no intensity ratio between proposals (sd of its log)",
+              low=0.0, high=3.0),
+        Param("whale_opposition", 0.5, "probability that the whales oppose the community's preference", low=0.0,
+              high=1.0, unit="probability"),
+        Param("base_turnout", 0.5, "turnout of a holder whose stake dwarfs the participation cost", low=0.0,
+              high=1.0, unit="probability"),
+        Param("participation_cost", 10.0, "cost of voting; turnout = base_turnout * stake / (stake + cost)",
+              low=0.0, high=1e12, unit="tokens"),
+        # Sybil attacker
+        Param("attacker_share", 0.05, "share of the supply held by the Sybil attacker (0 = no attacker)",
+              low=0.0, high=0.95, unit="share of supply"),
+        Param("attack_value", 1e4, "value to the attacker of flipping one outcome; also its per-proposal budget",
+              low=0.0, high=1e15, unit="tokens", log_scale=True),
+        Param("identity_cost", 10.0, "price of one fake identity, per proposal", low=0.0, high=1e15,
+              unit="tokens", log_scale=True),
+        Param("personhood_pass", 0.5, "probability that a fake identity passes proof of personhood "
+              "(quadratic and one_person rules; detection = 1 - pass)", low=0.0, high=1.0, unit="probability"),
+        Param("slash_detected", False, "slash (burn) the tokens of detected fake identities", kind="bool"),
+        Param("max_identities", 4096, "largest number of identities the attacker considers", kind="int",
+              low=1, high=100_000, unit="identities", structural=True),
+    ),
+    checks=(_check_shares, _check_whales, _check_delegates),
+)

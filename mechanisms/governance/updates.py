@@ -1,0 +1,47 @@
+"""State updates of the governance model; all pure (they return new arrays).
+
+Voting moves no tokens: holder balances never change. The only token flow is slashing, which
+moves tokens from the attacker's balance to ``burned``, so ``balances + attacker + burned`` stays
+equal to the tokens that existed at the start (``minted``).
+"""
+from __future__ import annotations
+
+from .metrics import COUNTERS, RATES
+
+
+def s_attacker_tokens(params, substep, history, state, policy, *args):
+    return "attacker_tokens", state["attacker_tokens"] - policy["slashed"]
+
+
+def s_burned(params, substep, history, state, policy, *args):
+    return "burned", state["burned"] + policy["slashed"]
+
+
+def _accumulate(name: str):
+    """An update adding the policy's increment to counter ``name``."""
+
+    def update(params, substep, history, state, policy, *args):
+        return name, state[name] + policy[name]
+
+    update.__name__ = f"s_{name}"
+    return update
+
+
+def _metric(name: str):
+    """An update recomputing metric ``name`` from the counters (see :mod:`.metrics`)."""
+    rate = RATES[name]
+
+    def update(params, substep, history, state, policy, *args):
+        return name, rate(state)
+
+    update.__name__ = f"s_{name}"
+    return update
+
+
+VOTE_UPDATES = {
+    "attacker_tokens": s_attacker_tokens,
+    "burned": s_burned,
+    **{name: _accumulate(name) for name in COUNTERS},
+}
+
+METRIC_UPDATES = {name: _metric(name) for name in RATES}
