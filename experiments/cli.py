@@ -78,7 +78,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     frame, prov = read_results(args.results)
     metric = args.metric or get_model(prov["model"]).metric_names[0]
-    chart = figure(frame, prov, metric, kind=args.kind, x=args.x, y=args.y, color=args.color)
+    chart = figure(frame, prov, metric, kind=args.kind, x=args.x, y=args.y, color=args.color, facet=args.facet)
     results_dir = Path(args.results) if Path(args.results).is_dir() else Path(args.results).parent
     stem = Path(args.out) if args.out else results_dir / "figures" / f"{metric}_{args.kind}"
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
@@ -87,6 +87,32 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     for path in paths:
         print(f"figure: {path}")
     print(f"citation: {stem.with_suffix('.bib')}")
+    return 0
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .figures import save_figure
+    from .sensitivity import design_from_provenance, sensitivity_figure, sensitivity_table
+    from .storage import read_results
+
+    if args.resamples < 1:
+        raise TokensimError(f"--resamples = {args.resamples} is not allowed; allowed: an integer >= 1")
+    frame, prov = read_results(args.results)
+    metric = args.metric or get_model(prov["model"]).metric_names[0]
+    design = design_from_provenance(prov)
+    table = sensitivity_table(frame, prov, metric, num_resamples=args.resamples)
+    results_dir = Path(args.results) if Path(args.results).is_dir() else Path(args.results).parent
+    stem = Path(args.out) if args.out else results_dir / "sensitivity" / f"{metric}_{design.method}"
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(stem.with_suffix(".csv"), index=False)
+    print(f"{design.method} sensitivity of {metric} ({len(prov['points'])} points x {prov['samples']} samples; "
+          f"_conf = half-width of the 95% bootstrap CI)")
+    with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
+        print(table.to_string(index=False))
+    print(f"table: {stem.with_suffix('.csv')}")
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    for path in save_figure(sensitivity_figure(table, prov, metric), stem, formats) if formats else []:
+        print(f"figure: {path}")
     return 0
 
 
@@ -102,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("spec", help="path of the spec file")
     p_run.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
     p_run.add_argument("--workers", type=int, default=1, help="processes (or cluster tasks) at once")
-    p_run.add_argument("--backend", default="local", help="where chunks run: local")
-    p_run.add_argument("--address", help="address of an existing cluster scheduler")
+    p_run.add_argument("--backend", default="local", help="where chunks run: local (process pool) or dask (Dask distributed)")
+    p_run.add_argument("--address", help="Dask scheduler of an existing cluster, e.g. tcp://host:8786 (--backend dask)")
     p_run.add_argument("--output", help="results folder (default: the spec's 'output')")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=_cmd_run)
@@ -115,9 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_plot.add_argument("--x", help="swept parameter on the x axis")
     p_plot.add_argument("--y", help="swept parameter on the y axis (heatmap)")
     p_plot.add_argument("--color", help="swept parameter for colour")
+    p_plot.add_argument("--facet", help="swept parameter that splits the figure into columns")
     p_plot.add_argument("--formats", default="png,svg,pdf", help="comma-separated: png, svg, pdf")
     p_plot.add_argument("--out", help="file stem for the figures (default: RESULTS/figures/METRIC_KIND)")
     p_plot.set_defaults(func=_cmd_plot)
+
+    p_sens = sub.add_parser("sensitivity", help="Sobol indices or Morris effects of a metric (results of a [design] spec)")
+    p_sens.add_argument("results", help="results folder or results.parquet of a sobol or morris design")
+    p_sens.add_argument("--metric", help="metric to analyse (default: the model's first)")
+    p_sens.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for the confidence intervals")
+    p_sens.add_argument("--formats", default="png", help="figure formats, comma-separated: png, svg, pdf ('' for none)")
+    p_sens.add_argument("--out", help="file stem for table and figure (default: RESULTS/sensitivity/METRIC_METHOD)")
+    p_sens.set_defaults(func=_cmd_sensitivity)
     return parser
 
 

@@ -27,9 +27,14 @@ def caption(provenance: Mapping[str, Any], metric: str) -> str:
     fixed = provenance["spec"].get("fixed", {})
     fixed_text = ", ".join(f"{k}={v}" for k, v in fixed.items()) or "model defaults"
     swept = ", ".join(provenance["swept"]) or "none"
+    scenarios = provenance.get("scenarios") or {}  # set by the app's scenario comparisons
+    scenario_text = "".join(
+        f"; scenario {name}: {', '.join(f'{k}={v}' for k, v in values.items()) or 'no other changes'}"
+        for name, values in scenarios.items()
+    )
     return (
         f"{metric} from tokensim model '{provenance['model']}' v{provenance['model_version']}; "
-        f"swept: {swept}; fixed: {fixed_text}; other parameters at defaults. "
+        f"swept: {swept}; fixed: {fixed_text}{scenario_text}; other parameters at defaults. "
         f"{provenance['samples']} samples x {provenance['timesteps']} timesteps per point, seed {provenance['seed']}"
         f"{' (common random numbers)' if provenance.get('common_random_numbers') else ''}. "
         f"tokensim {provenance['tokensim_version']}, commit {provenance['git_commit'][:12]}, {provenance['created']}."
@@ -53,9 +58,9 @@ def bibtex(provenance: Mapping[str, Any], metric: str) -> str:
     )
 
 
-def _titled(chart: alt.Chart, provenance: Mapping[str, Any], metric: str) -> alt.Chart:
+def _titled(chart: alt.TopLevelMixin, provenance: Mapping[str, Any], metric: str, pooled: str = "") -> alt.TopLevelMixin:
     title = provenance.get("title") or provenance.get("model_title") or provenance["model"]
-    lines = _wrap(caption(provenance, metric), 95)
+    lines = _wrap(caption(provenance, metric) + pooled, 95)
     return chart.properties(
         title=alt.TitleParams(title, subtitle=lines, anchor="start", subtitleFontSize=9, subtitleColor="#555")
     )
@@ -77,56 +82,81 @@ def _label(provenance: Mapping[str, Any], metric: str) -> str:
     return f"{metric} ({m.unit})" if m.unit else metric
 
 
-def timeseries(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None) -> alt.Chart:
+def _pooled(frame: pd.DataFrame, provenance: Mapping[str, Any], shown: Sequence[str | None]) -> str:
+    """Caption text naming swept parameters the chart does not show, whose runs it pools."""
+    hidden = [s for s in provenance["swept"] if s not in shown]
+    if not hidden:
+        return ""
+    parts = [f"{s} ({', '.join(str(v) for v in sorted(frame[s].unique()))})" for s in hidden]
+    return " Runs pooled over " + "; ".join(parts) + "."
+
+
+def _finish(layers: alt.TopLevelMixin, facet: str | None) -> alt.TopLevelMixin:
+    """Size the chart, and repeat it in one column per value of ``facet`` when given."""
+    if facet is None:
+        return layers.properties(width=WIDTH, height=HEIGHT)
+    return layers.properties(width=WIDTH // 2, height=HEIGHT).facet(column=alt.Column(f"{facet}:N", title=facet))
+
+
+def _color(color: str | None):
+    return alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
+
+
+def timeseries(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None,
+               facet: str | None = None) -> alt.TopLevelMixin:
     """Median over samples per timestep with a 5-95% band, one line per value of ``color``."""
-    keys = ["timestep"] + ([color] if color else [])
+    keys = ["timestep"] + [k for k in (color, facet) if k]
     g = frame.groupby(keys)[metric]
     stats = pd.DataFrame({"median": g.median(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)}).reset_index()
-    enc_color = alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
     base = alt.Chart(stats).encode(x=alt.X("timestep:Q", title="timestep"))
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("p05:Q", title=_label(provenance, metric)), y2="p95:Q", color=enc_color)
-    line = base.mark_line().encode(y="median:Q", color=enc_color)
-    return _titled((band + line).properties(width=WIDTH, height=HEIGHT), provenance, metric)
+    band = base.mark_area(opacity=0.2).encode(
+        y=alt.Y("p05:Q", title=f"{_label(provenance, metric)}: median, 5-95%"), y2="p95:Q", color=_color(color))
+    line = base.mark_line().encode(y="median:Q", color=_color(color))
+    pooled = _pooled(frame, provenance, [color, facet])
+    return _titled(_finish(band + line, facet), provenance, metric, pooled)
 
 
-def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, color: str | None = None) -> alt.Chart:
+def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, color: str | None = None,
+          facet: str | None = None) -> alt.TopLevelMixin:
     """Per-run outcome against one swept parameter: mean with a 95% CI band, per ``color``."""
     per_sample = outcomes(frame, provenance)
-    keys = [x] + ([color] if color else [])
-    g = per_sample.groupby(keys)[metric]
-    stats = g.agg(["mean", "std", "count"]).reset_index()
+    keys = [x] + [k for k in (color, facet) if k]
+    stats = per_sample.groupby(keys)[metric].agg(["mean", "std", "count"]).reset_index()
     half = 1.96 * stats["std"].fillna(0.0) / stats["count"] ** 0.5
     stats["low"], stats["high"] = stats["mean"] - half, stats["mean"] + half
-    enc_color = alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
     base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=x))
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=f"{_label(provenance, metric)}, mean and 95% CI"), y2="high:Q", color=enc_color)
-    line = base.mark_line(point=True).encode(y="mean:Q", color=enc_color, tooltip=[*keys, "mean", "low", "high", "count"])
-    return _titled((band + line).properties(width=WIDTH, height=HEIGHT), provenance, metric)
+    band = base.mark_area(opacity=0.2).encode(
+        y=alt.Y("low:Q", title=f"{_label(provenance, metric)}, mean and 95% CI"), y2="high:Q", color=_color(color))
+    line = base.mark_line(point=True).encode(y="mean:Q", color=_color(color), tooltip=[*keys, "mean", "low", "high", "count"])
+    pooled = _pooled(frame, provenance, [x, color, facet])
+    return _titled(_finish(band + line, facet), provenance, metric, pooled)
 
 
-def heatmap(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, y: str) -> alt.Chart:
+def heatmap(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, y: str,
+            facet: str | None = None) -> alt.TopLevelMixin:
     """Mean per-run outcome over a grid of two swept parameters."""
     per_sample = outcomes(frame, provenance)
-    stats = per_sample.groupby([x, y])[metric].mean().reset_index()
+    keys = [x, y] + ([facet] if facet else [])
+    stats = per_sample.groupby(keys)[metric].mean().reset_index()
     chart = alt.Chart(stats).mark_rect().encode(
         x=alt.X(f"{x}:O", title=x),
         y=alt.Y(f"{y}:O", title=y, sort="descending"),
         color=alt.Color(f"{metric}:Q", title=f"mean {metric}"),
-        tooltip=[x, y, metric],
+        tooltip=[*keys, metric],
     )
-    return _titled(chart.properties(width=WIDTH, height=HEIGHT), provenance, metric)
+    return _titled(_finish(chart, facet), provenance, metric, _pooled(frame, provenance, [x, y, facet]))
 
 
-def distribution(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None) -> alt.Chart:
+def distribution(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None,
+                 facet: str | None = None) -> alt.TopLevelMixin:
     """Histogram of per-run outcomes, overlaid per ``color``."""
     per_sample = outcomes(frame, provenance)
-    enc_color = alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
     chart = alt.Chart(per_sample).mark_bar(opacity=0.6).encode(
         x=alt.X(f"{metric}:Q", bin=alt.Bin(maxbins=30), title=_label(provenance, metric)),
         y=alt.Y("count():Q", stack=None, title="runs"),
-        color=enc_color,
+        color=_color(color),
     )
-    return _titled(chart.properties(width=WIDTH, height=HEIGHT), provenance, metric)
+    return _titled(_finish(chart, facet), provenance, metric, _pooled(frame, provenance, [color, facet]))
 
 
 def figure(
@@ -137,52 +167,66 @@ def figure(
     x: str | None = None,
     y: str | None = None,
     color: str | None = None,
-) -> alt.Chart:
-    """The chart for ``metric``; ``auto`` picks by the number of swept parameters
-    (0: time series, 1: sweep line, 2 or more: heatmap of the first two, or sweep coloured by
-    the second when it is not numeric)."""
+    facet: str | None = None,
+) -> alt.TopLevelMixin:
+    """The chart for ``metric``.
+
+    ``auto`` picks from the swept parameters: none gives a time series; numeric ones go on the
+    axes (one: sweep line, two: heatmap); a categorical one colours the lines and a second
+    categorical one splits the chart into columns (``facet``). Swept parameters the chart does not
+    show are named in the caption as pooled.
+    """
     if metric not in frame.columns:
         raise TokensimError(f"metric '{metric}' is not in these results; present: {', '.join(_metrics(frame, provenance))}")
     swept: Sequence[str] = provenance["swept"]
-    for name in (x, y, color):
-        if name is not None and name not in frame.columns:
+    for name in (x, y, color, facet):
+        if name is not None and name not in swept:
             raise TokensimError(f"'{name}' is not a swept parameter of these results; swept: {', '.join(swept) or 'none'}")
     if kind not in KINDS:
         raise TokensimError(f"unknown figure kind '{kind}'; kinds: {', '.join(KINDS)}")
     if kind == "auto":
-        numeric = [s for s in swept if pd.api.types.is_numeric_dtype(frame[s])]
-        if not swept:
-            kind = "timeseries"
-        elif len(swept) == 1:
-            kind = "sweep" if numeric else "timeseries"
-            color = color or (None if numeric else swept[0])
-        elif len(numeric) >= 2:
-            kind, x, y = "heatmap", x or numeric[0], y or numeric[1]
-        else:
-            kind = "sweep" if numeric else "timeseries"
-            x = x or (numeric[0] if numeric else None)
-            color = color or next(s for s in swept if s != x)
+        kind, x, y, color, facet = _auto(frame, swept, x, y, color, facet)
     if kind == "timeseries":
-        return timeseries(frame, provenance, metric, color)
+        return timeseries(frame, provenance, metric, color, facet)
     if kind == "distribution":
-        return distribution(frame, provenance, metric, color)
+        return distribution(frame, provenance, metric, color, facet)
     if kind == "sweep":
         x = x or (swept[0] if swept else None)
         if x is None:
             raise TokensimError("a sweep figure needs a swept parameter; these results sweep none")
-        return sweep(frame, provenance, metric, x, color)
+        return sweep(frame, provenance, metric, x, color, facet)
     if x is None or y is None:
         if len(swept) < 2:
             raise TokensimError("a heatmap needs two swept parameters (give --x and --y)")
         x, y = x or swept[0], y or swept[1]
-    return heatmap(frame, provenance, metric, x, y)
+    return heatmap(frame, provenance, metric, x, y, facet)
+
+
+def _auto(frame: pd.DataFrame, swept: Sequence[str], x, y, color, facet):
+    """Choose kind and encodings for ``figure(kind="auto")``, keeping any the caller gave."""
+    taken = {x, y, color, facet}
+    numeric = [s for s in swept if pd.api.types.is_numeric_dtype(frame[s]) and s not in taken]
+    categorical = [s for s in swept if not pd.api.types.is_numeric_dtype(frame[s]) and s not in taken]
+    if color is None and categorical:
+        color = categorical.pop(0)
+    if facet is None and categorical:
+        facet = categorical.pop(0)
+    if x is None and numeric:
+        x = numeric.pop(0)
+    if x is None:
+        return "timeseries", None, None, color, facet
+    if y is None and color is None and numeric:
+        return "heatmap", x, numeric.pop(0), None, facet
+    if color is None and numeric:
+        color = numeric.pop(0)
+    return "sweep", x, None, color, facet
 
 
 def _metrics(frame: pd.DataFrame, provenance: Mapping[str, Any]) -> list[str]:
     return [c for c in frame.columns if c in get_model(provenance["model"]).metric_names]
 
 
-def save_figure(chart: alt.Chart, stem: Path, formats: Sequence[str] = FORMATS, scale: float = 2.0) -> list[Path]:
+def save_figure(chart: alt.TopLevelMixin, stem: Path, formats: Sequence[str] = FORMATS, scale: float = 2.0) -> list[Path]:
     """Write ``chart`` as ``stem.<fmt>`` for each format (vl-convert, offline); returns the paths."""
     paths = []
     stem.parent.mkdir(parents=True, exist_ok=True)
