@@ -98,6 +98,13 @@ def _finish(layers: alt.TopLevelMixin, facet: str | None) -> alt.TopLevelMixin:
     return layers.properties(width=WIDTH // 2, height=HEIGHT).facet(column=alt.Column(f"{facet}:N", title=facet))
 
 
+def _x_scale(provenance: Mapping[str, Any], x: str, values: pd.Series) -> alt.Scale:
+    """A log axis for parameters the schema marks ``log_scale`` (symlog when 0 is among the values)."""
+    if not get_model(provenance["model"]).schema[x].log_scale or (values < 0).any():
+        return alt.Scale(zero=False)
+    return alt.Scale(type="symlog") if (values == 0).any() else alt.Scale(type="log")
+
+
 def _color(color: str | None):
     return alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
 
@@ -124,7 +131,9 @@ def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: st
     stats = per_sample.groupby(keys)[metric].agg(["mean", "std", "count"]).reset_index()
     half = 1.96 * stats["std"].fillna(0.0) / stats["count"] ** 0.5
     stats["low"], stats["high"] = stats["mean"] - half, stats["mean"] + half
-    base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=x))
+    scale = _x_scale(provenance, x, stats[x])
+    ticks = sorted(stats[x].unique()) if scale.type in ("log", "symlog") and stats[x].nunique() <= 15 else alt.Undefined
+    base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=x, scale=scale, axis=alt.Axis(values=ticks, labelAngle=0, format="~g")))
     band = base.mark_area(opacity=0.2).encode(
         y=alt.Y("low:Q", title=f"{_label(provenance, metric)}, mean and 95% CI"), y2="high:Q", color=_color(color))
     line = base.mark_line(point=True).encode(y="mean:Q", color=_color(color), tooltip=[*keys, "mean", "low", "high", "count"])
@@ -184,26 +193,26 @@ def figure(
             raise TokensimError(f"'{name}' is not a swept parameter of these results; swept: {', '.join(swept) or 'none'}")
     if kind not in KINDS:
         raise TokensimError(f"unknown figure kind '{kind}'; kinds: {', '.join(KINDS)}")
-    if kind == "auto":
-        kind, x, y, color, facet = _auto(frame, swept, x, y, color, facet)
+    chosen, x, y, color, facet = _auto(frame, swept, x, y, color, facet, kind)
+    kind = chosen if kind == "auto" else kind
     if kind == "timeseries":
         return timeseries(frame, provenance, metric, color, facet)
     if kind == "distribution":
         return distribution(frame, provenance, metric, color, facet)
     if kind == "sweep":
-        x = x or (swept[0] if swept else None)
-        if x is None:
-            raise TokensimError("a sweep figure needs a swept parameter; these results sweep none")
+        if x is None or not pd.api.types.is_numeric_dtype(frame[x]):
+            raise TokensimError(f"a sweep figure needs a numeric swept parameter on x (--x); "
+                                f"swept: {', '.join(swept) or 'none'}")
         return sweep(frame, provenance, metric, x, color, facet)
     if x is None or y is None:
-        if len(swept) < 2:
-            raise TokensimError("a heatmap needs two swept parameters (give --x and --y)")
-        x, y = x or swept[0], y or swept[1]
+        raise TokensimError("a heatmap needs two swept parameters (--x and --y)")
     return heatmap(frame, provenance, metric, x, y, facet)
 
 
-def _auto(frame: pd.DataFrame, swept: Sequence[str], x, y, color, facet):
-    """Choose kind and encodings for ``figure(kind="auto")``, keeping any the caller gave."""
+def _auto(frame: pd.DataFrame, swept: Sequence[str], x, y, color, facet, kind: str = "auto"):
+    """Choose a kind and fill the encodings the caller left open: categorical parameters colour,
+    then facet; numeric ones go on x, then y (a heatmap, unless another kind was asked for or a
+    colour is taken), then colour."""
     taken = {x, y, color, facet}
     numeric = [s for s in swept if pd.api.types.is_numeric_dtype(frame[s]) and s not in taken]
     categorical = [s for s in swept if not pd.api.types.is_numeric_dtype(frame[s]) and s not in taken]
@@ -215,8 +224,10 @@ def _auto(frame: pd.DataFrame, swept: Sequence[str], x, y, color, facet):
         x = numeric.pop(0)
     if x is None:
         return "timeseries", None, None, color, facet
-    if y is None and color is None and numeric:
-        return "heatmap", x, numeric.pop(0), None, facet
+    if kind == "heatmap" and y is None and not numeric and color is not None:
+        return "heatmap", x, color, None, facet  # a categorical parameter can be a heatmap row
+    if y is None and numeric and (kind == "heatmap" or (kind == "auto" and color is None)):
+        return "heatmap", x, numeric.pop(0), color, facet
     if color is None and numeric:
         color = numeric.pop(0)
     return "sweep", x, None, color, facet
