@@ -92,7 +92,8 @@ def _chunk_id(spec: Spec, version: str, rows: Sequence[Row]) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([spec.model, version, spec.timesteps, spec.seed, spec.common_random_numbers]).encode())
     for row in rows:
-        h.update(json.dumps([point_key(row.params), row.sample]).encode())
+        # point_id is part of the id: a stored chunk carries point ids, and a design may repeat a point
+        h.update(json.dumps([row.point_id, point_key(row.params), row.sample]).encode())
     return h.hexdigest()[:20]
 
 

@@ -1,0 +1,57 @@
+"""The trade-off scatter of two metrics over a sweep (the other charts are
+:mod:`experiments.figures`' own, shared with ``tokensim plot``)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import altair as alt
+import pandas as pd
+
+from ..figures import HEIGHT, WIDTH, caption
+from ..summary import Z95, outcomes
+
+
+def tradeoff_data(frame: pd.DataFrame, provenance: Mapping[str, Any], x: str, y: str) -> pd.DataFrame:
+    """Per parameter point: mean of each metric's per-run outcome with its 95% CI."""
+    per_run = outcomes(frame, provenance)
+    keys = ["point_id", *provenance["swept"]]
+    grouped = per_run.groupby(keys, sort=True, dropna=False)
+    out = grouped[[x, y]].mean()
+    half = Z95 * grouped[[x, y]].std().fillna(0.0) / grouped[[x, y]].count() ** 0.5
+    for m in (x, y):
+        out[f"{m}_low"], out[f"{m}_high"] = out[m] - half[m], out[m] + half[m]
+    return out.reset_index()
+
+
+def tradeoff(frame: pd.DataFrame, provenance: Mapping[str, Any], x: str, y: str) -> alt.Chart:
+    """Mean outcome of ``y`` against ``x`` per parameter point, with 95% CI bars on both axes,
+    coloured by the first swept parameter and shaped by the second."""
+    data = tradeoff_data(frame, provenance, x, y)
+    swept = list(provenance["swept"])
+    base = alt.Chart(data)
+    color = alt.Color(f"{swept[0]}:{_type(data, swept[0])}") if swept else alt.value("#1f77b4")
+    points = base.mark_point(filled=True, size=70).encode(
+        x=alt.X(f"{x}:Q", title=f"{x}, mean and 95% CI", scale=alt.Scale(zero=False)),
+        y=alt.Y(f"{y}:Q", title=f"{y}, mean and 95% CI", scale=alt.Scale(zero=False)),
+        color=color,
+        tooltip=[*swept, x, y],
+        **({"shape": alt.Shape(f"{swept[1]}:N")} if len(swept) > 1 else {}),
+    )
+    xbars = base.mark_rule(opacity=0.5).encode(x=f"{x}_low:Q", x2=f"{x}_high:Q", y=f"{y}:Q", color=color)
+    ybars = base.mark_rule(opacity=0.5).encode(y=f"{y}_low:Q", y2=f"{y}_high:Q", x=f"{x}:Q", color=color)
+    title = provenance.get("title") or provenance.get("model_title") or provenance["model"]
+    subtitle = _wrap(caption(provenance, f"{y} against {x}"), 95)
+    return (xbars + ybars + points).properties(
+        width=WIDTH, height=HEIGHT,
+        title=alt.TitleParams(f"{title}: trade-off", subtitle=subtitle, anchor="start", subtitleFontSize=9, subtitleColor="#555"),
+    )
+
+
+def _type(data: pd.DataFrame, column: str) -> str:
+    return "Q" if pd.api.types.is_numeric_dtype(data[column]) and data[column].nunique() > 6 else "N"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)

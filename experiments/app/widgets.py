@@ -1,0 +1,184 @@
+"""Streamlit pieces the pages share: inputs generated from a parameter schema, export panels,
+and runs with a progress bar and a cancel button.
+
+Every input takes its label, unit, bounds, default and help text from the model's
+:class:`~mechanisms.core.params.Param`; nothing here repeats a default or a range. Widget keys
+carry the model name and a prefix, so each session (``st.session_state`` is per browser session)
+keeps its own values for each model and scenario.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from mechanisms.core import Model, Param
+from mechanisms.core.params import MAX_TEXT
+
+from ..figures import FORMATS, bibtex, caption
+from ..spec import Spec
+from .export import MIME, csv_bytes, figure_bytes, parquet_bytes, slug, spec_toml
+from .runs import AppResult, run_all
+
+FEW_PARAMS = 10  # models with more parameters get a pick list instead of one input per parameter
+SLIDER_SPAN = 1000  # numeric ranges wider than this get a number box instead of a slider
+NOTICE_KEY = "notice"
+
+
+def label_of(param: Param) -> str:
+    return f"{param.name} ({param.unit})" if param.unit else param.name
+
+
+def help_of(param: Param) -> str:
+    structural = " Structural: changes array shapes or code paths." if param.structural else ""
+    return f"{param.description}. Allowed: {param.allowed}. Default: {param.default!r}.{structural}"
+
+
+def _step(low: float, high: float) -> float:
+    return 10.0 ** math.floor(math.log10((high - low) / SLIDER_SPAN)) if high > low else 1.0
+
+
+def _format(step: float) -> str:
+    return f"%.{max(0, -math.floor(math.log10(step)))}f"
+
+
+def use_slider(param: Param) -> bool:
+    """Bounded numeric parameters with a modest range get a slider; others a number box."""
+    if param.kind not in ("int", "float") or param.low is None or param.high is None or param.log_scale:
+        return False
+    return param.high - param.low <= SLIDER_SPAN
+
+
+def param_input(param: Param, key: str, container=st) -> Any:
+    """One input for ``param``: slider, number box, selectbox, checkbox or text box."""
+    label, help_text = label_of(param), help_of(param)
+    if param.kind == "bool":
+        return container.checkbox(label, value=param.default, key=key, help=help_text)
+    if param.kind == "choice":
+        return container.selectbox(label, param.choices, index=param.choices.index(param.default), key=key, help=help_text)
+    if param.kind == "text":
+        return container.text_input(label, value=param.default, max_chars=MAX_TEXT, key=key, help=help_text)
+    if param.kind == "int":
+        low = None if param.low is None else int(param.low)
+        high = None if param.high is None else int(param.high)
+        if use_slider(param):
+            return container.slider(label, low, high, int(param.default), 1, key=key, help=help_text)
+        return container.number_input(label, low, high, int(param.default), 1, key=key, help=help_text)
+    low = None if param.low is None else float(param.low)
+    high = None if param.high is None else float(param.high)
+    if use_slider(param):
+        step = _step(low, high)
+        return container.slider(label, low, high, float(param.default), step, format=_format(step), key=key, help=help_text)
+    return container.number_input(label, low, high, float(param.default), format="%g", key=key, help=help_text)
+
+
+def range_input(label: str, param: Param, value: float, key: str, container=st) -> float:
+    """A number box inside ``param``'s bounds, typed like the parameter (for sweep ranges)."""
+    cast = int if param.kind == "int" else float
+    low = None if param.low is None else cast(param.low)
+    high = None if param.high is None else cast(param.high)
+    return container.number_input(label, low, high, cast(value), **({} if cast is int else {"format": "%g"}), key=key)
+
+
+def param_inputs(model: Model, prefix: str, container=st) -> dict[str, Any]:
+    """Inputs for the parameters of ``model``; returns the value of every parameter by name.
+
+    A model with more than :data:`FEW_PARAMS` parameters first offers a pick list, and only the
+    picked parameters get an input; the others keep their defaults.
+    """
+    params = list(model.schema)
+    if len(params) > FEW_PARAMS:
+        chosen = container.multiselect(
+            "Parameters to change", [p.name for p in params], key=f"{model.name}:{prefix}:chosen",
+            help="Pick the parameters to set; the others stay at their defaults (see About this model).",
+        )
+        params = [p for p in params if p.name in chosen]
+    values = model.schema.defaults()
+    values.update({p.name: param_input(p, f"{model.name}:{prefix}:{p.name}", container) for p in params})
+    return values
+
+
+def notice(text: str) -> None:
+    """Show ``text`` once, at the top of the next run (used by callbacks)."""
+    st.session_state[NOTICE_KEY] = text
+
+
+def show_notice() -> None:
+    text = st.session_state.pop(NOTICE_KEY, None)
+    if text:
+        st.info(text)
+
+
+@contextmanager
+def progress_panel(key: str, cancelled: str) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar and a Cancel button for the work done inside the ``with`` block.
+
+    Cancel (like Streamlit's own Stop) makes Streamlit start a new run of the page, which
+    interrupts this one at its next progress update, that is after the chunk in hand; the
+    message ``cancelled`` is shown at the top of that new run.
+    """
+    bar = st.progress(0.0, text="starting")
+    cancel = st.empty()
+    cancel.button("Cancel", key=f"cancel:{key}", on_click=notice, args=(cancelled,))
+    yield lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+    cancel.empty()
+    bar.empty()
+
+
+def run_with_progress(specs: Sequence[Spec], key: str) -> list[AppResult]:
+    """Run (or fetch from the cache) ``specs`` under a :func:`progress_panel`."""
+    with progress_panel(key, "Run cancelled; nothing was stored.") as report:
+        return run_all(specs, progress=report)
+
+
+def download(label: str, data: Callable[[], bytes] | bytes | str, file_name: str, key: str) -> None:
+    fmt = file_name.rsplit(".", 1)[-1]
+    st.download_button(label, data=data, file_name=file_name, mime=MIME.get(fmt), key=key)
+
+
+def chart_with_export(chart: alt.Chart, frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, stem: str, key: str) -> None:
+    """Show ``chart`` and, below it, its caption, downloads (figure as PNG/SVG/PDF, the chart's
+    data as CSV and Parquet) and a BibTeX entry.
+
+    Figures are rendered only when a download is clicked (a callable passed to
+    ``st.download_button``), so showing many charts stays quick.
+    """
+    # Vega-Lite's default sizing and theme, as in the exported file (Streamlit would otherwise
+    # squeeze title, legend and plot into width x height, and restyle the chart).
+    st.altair_chart(chart.properties(autosize="pad"), key=f"chart:{key}", theme=None, width="content")
+    with st.expander(f"Export: {stem}"):
+        st.caption(caption(provenance, metric))
+        columns = st.columns(len(FORMATS) + 3)
+        for column, fmt in zip(columns, FORMATS):
+            with column:
+                download(fmt.upper(), lambda fmt=fmt: figure_bytes(chart, fmt), f"{stem}.{fmt}", f"dl:{key}:{fmt}")
+        with columns[len(FORMATS)]:
+            download("CSV", lambda: csv_bytes(frame), f"{stem}.csv", f"dl:{key}:csv")
+        with columns[len(FORMATS) + 1]:
+            download("Parquet", lambda: parquet_bytes(frame, provenance), f"{stem}.parquet", f"dl:{key}:parquet")
+        entry = bibtex(provenance, metric)
+        with columns[len(FORMATS) + 2]:
+            download("BibTeX", entry, f"{stem}.bib", f"dl:{key}:bib")
+        st.code(entry, language="bibtex")
+
+
+def copy_as_spec(spec: Mapping[str, Any], name: str, key: str) -> None:
+    """The TOML of ``spec`` (with a copy button) and a download of it."""
+    file_name = f"{slug(name)}.toml"
+    text = spec_toml(spec, file_name)
+    st.code(text, language="toml")
+    download(f"Download {file_name}", text, file_name, f"dl:{key}:toml")
+
+
+def result_downloads(frame: pd.DataFrame, provenance: Mapping[str, Any], stem: str, key: str) -> None:
+    """The whole result set as CSV and as Parquet with provenance (``tokensim plot`` reads it)."""
+    left, right = st.columns(2)
+    with left:
+        download("All results (CSV)", lambda: csv_bytes(frame), f"{stem}.csv", f"dl:{key}:all_csv")
+    with right:
+        download("All results (Parquet, with provenance)", lambda: parquet_bytes(frame, provenance), f"{stem}.parquet",
+                 f"dl:{key}:all_parquet")
