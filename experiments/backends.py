@@ -1,22 +1,126 @@
 """Where chunks run. Every backend maps a list of chunks to (chunk, frame) pairs as they finish,
-so the runner writes each chunk to disk the moment it is done, whatever runs it."""
+so the runner writes each chunk to disk the moment it is done, whatever runs it.
+
+``local`` runs chunks in this process or on a process pool. ``dask`` runs the same
+:func:`~experiments.runner.run_chunk` tasks on Dask distributed: on a local cluster of worker
+processes that the command starts and stops, or on an existing cluster given by its scheduler
+address. Dask rather than Ray: Dask distributed is pure-Python wheels (a small optional extra,
+``pip install "tokensim[dask]"``), while Ray is a large binary wheel that is slow to install in CI
+and has fewer platforms. Every chunk carries its seeds, so the numbers are the same on any
+backend, any number of workers and any completion order.
+"""
 from __future__ import annotations
 
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import pandas as pd
 
 from mechanisms.core import TokensimError
 
-from .runner import ChunkMap, local_map
+from .runner import Chunk, ChunkMap, local_map, run_chunk
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "dask")
 
 
-def chunk_map(backend: str = "local", workers: int = 1, address: str | None = None) -> ChunkMap:
-    """The chunk map for ``backend``: ``local`` runs in this process (``workers=1``) or a process pool."""
+def chunk_map(
+    backend: str = "local", workers: int = 1, address: str | None = None, local_directory: Path | None = None
+) -> ChunkMap:
+    """The chunk map for ``backend``.
+
+    ``local`` runs in this process (``workers=1``) or a process pool of ``workers``. ``dask``
+    starts a local cluster of ``workers`` single-threaded processes, or, with ``address``
+    (``tcp://host:port``), submits to that existing cluster and ignores ``workers``.
+    ``local_directory`` is where a started cluster keeps its temporary files (default: a fresh
+    temporary folder, removed afterwards; never the current directory).
+    """
     if workers < 1:
         raise TokensimError(f"--workers = {workers} is not allowed; allowed: an integer >= 1")
     if backend == "local":
         if address:
-            raise TokensimError("--address only applies to a cluster backend")
+            raise TokensimError("--address only applies to a cluster backend (--backend dask)")
         return partial(local_map, workers=workers)
+    if backend == "dask":
+        _require_dask()
+        return partial(dask_map, workers=workers, address=address, local_directory=local_directory)
     raise TokensimError(f"unknown backend '{backend}'; backends: {', '.join(BACKENDS)}")
+
+
+def _require_dask() -> None:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise TokensimError(
+            "the dask backend needs Dask distributed; install it with: pip install \"tokensim[dask]\""
+        ) from None
+
+
+def dask_map(
+    chunks: Sequence[Chunk],
+    workers: int = 1,
+    address: str | None = None,
+    local_directory: Path | None = None,
+) -> Iterator[tuple[Chunk, pd.DataFrame]]:
+    """Run ``chunks`` on Dask distributed, yielding ``(chunk, frame)`` as each task finishes.
+
+    Each chunk is one task calling :func:`~experiments.runner.run_chunk`; a finished task's
+    result is fetched and released at once, so the client holds one chunk's frame at a time.
+    A cluster started here is closed when the iteration ends (also on error or interrupt).
+    """
+    if not chunks:
+        return
+    from distributed import as_completed
+
+    with _client(workers, address, local_directory) as client:
+        keys = [f"tokensim-chunk-{i}-{c.chunk_id}-{uuid.uuid4().hex[:8]}" for i, c in enumerate(chunks)]
+        pending = dict(zip(client.map(run_chunk, list(chunks), key=keys, pure=False), chunks))
+        for future in as_completed(list(pending)):
+            chunk = pending.pop(future)
+            frame = future.result()
+            del future  # the last reference: the worker may now drop the result
+            yield chunk, frame
+
+
+@contextmanager
+def _client(workers: int, address: str | None, local_directory: Path | None) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    if address:
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise TokensimError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    owned = local_directory is None
+    folder = Path(tempfile.mkdtemp(prefix="tokensim-dask-")) if owned else Path(local_directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    import dask
+
+    try:
+        with dask.config.set({"temporary-directory": str(folder)}):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None,  # no dashboard; its bare HTTP health server on a free port:
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                local_directory=str(folder), silence_logs=40,
+            )
+            try:
+                client = Client(cluster)
+                try:
+                    yield client
+                finally:
+                    client.close()
+            finally:
+                cluster.close()
+    finally:
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)
