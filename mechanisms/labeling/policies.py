@@ -168,7 +168,7 @@ def p_label_and_pay(params, substep, history, state, *args):
         **paid,
         "profit": np.where(state["active"], memory * state["profit"] + (1.0 - memory) * profit_now, state["profit"]),
         "right_labels": right_labels,
-        "ds_counts": params["ds_memory"][:, None, None, None] * (state["ds_counts"] + ds.soft_counts),
+        "ds_counts": ds.next_prior_counts(params["ds_memory"]),
         "accuracy_majority": (plurality == tasks["truth"]).mean(axis=1),
         "accuracy_dawid_skene": (ds.labels == tasks["truth"]).mean(axis=1),
         "correct_tasks": (ds.labels == tasks["truth"]).sum(axis=1).astype(float),

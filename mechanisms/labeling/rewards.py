@@ -165,7 +165,10 @@ def validator_weights(
         [per_worker_sum(labels == validator_labels[:, v, :, None], workers, n_workers) for v in range(n_validators)],
         axis=1,
     )  # (B, V, N); a loop over validators, not agents
-    rate = agree / np.maximum(n_labels, 1.0)[:, None, :]
-    honest = np.maximum(rate - 1.0 / n_classes, 0.0) * n_labels[:, None, :]
-    cartel = np.broadcast_to(cartel_member[:, None, :].astype(float), honest.shape)
-    return np.where(cartel_validator[:, :, None], cartel, honest)
+    # in place on agree: (B, V, N) arrays are large, and these are the same operations in the same order
+    rate = np.divide(agree, np.maximum(n_labels, 1.0)[:, None, :], out=agree)
+    above = np.maximum(np.subtract(rate, 1.0 / n_classes, out=rate), 0.0, out=rate)
+    weights = np.multiply(above, n_labels[:, None, :], out=above)
+    cartel = np.broadcast_to(cartel_member[:, None, :].astype(float), weights.shape)
+    np.copyto(weights, cartel, where=np.broadcast_to(cartel_validator[:, :, None], weights.shape))
+    return weights

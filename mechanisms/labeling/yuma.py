@@ -44,7 +44,11 @@ class YumaResult:
 def _normalize(x: np.ndarray, axis: int) -> np.ndarray:
     """``x`` divided by its sum along ``axis``; all-zero slices stay zero."""
     total = x.sum(axis=axis, keepdims=True)
-    return np.where(total > 0, x / np.where(total > 0, total, 1.0), 0.0)
+    positive = total > 0
+    out = x / np.where(positive, total, 1.0)
+    if not positive.all():
+        np.copyto(out, 0.0, where=~positive)
+    return out
 
 
 def stake_weighted_median(weights: np.ndarray, stake: np.ndarray, kappa: float | np.ndarray) -> np.ndarray:
@@ -57,7 +61,7 @@ def stake_weighted_median(weights: np.ndarray, stake: np.ndarray, kappa: float |
     order = np.argsort(-weights, axis=1, kind="stable")
     sorted_w = np.take_along_axis(weights, order, axis=1)
     sorted_s = np.take_along_axis(np.broadcast_to(stake[:, :, None], weights.shape), order, axis=1)
-    support = np.cumsum(sorted_s, axis=1)
+    support = np.cumsum(sorted_s, axis=1, out=sorted_s)
     kappa = np.asarray(kappa, dtype=float).reshape(-1, 1, 1)
     reached = support >= kappa - _TOLERANCE
     first = reached.argmax(axis=1)  # (B, N)
@@ -90,8 +94,10 @@ def yuma_epoch(
     clipped = np.minimum(w, consensus[:, None, :])
     ranks = (s[:, :, None] * clipped).sum(axis=1)
     incentive = _normalize(ranks, axis=1)
-    bond_weights = (1.0 - beta) * w + beta * clipped
-    instant = _normalize(s[:, :, None] * bond_weights, axis=1)
-    ema = alpha * instant + (1.0 - alpha) * bonds
-    dividends = _normalize((ema * incentive[:, None, :]).sum(axis=2), axis=1)
+    # the (B, V, N) arithmetic below reuses two work arrays: same operations, fewer large allocations
+    work = np.multiply(beta, clipped)
+    bond_weights = np.add(np.multiply(1.0 - beta, w, out=w), work, out=w)  # w is not needed any more
+    instant = _normalize(np.multiply(s[:, :, None], bond_weights, out=bond_weights), axis=1)
+    ema = np.add(np.multiply(alpha, instant, out=instant), np.multiply(1.0 - alpha, bonds, out=work), out=instant)
+    dividends = _normalize(np.multiply(ema, incentive[:, None, :], out=work).sum(axis=2), axis=1)
     return YumaResult(consensus, clipped, ranks, incentive, ema, dividends)
