@@ -51,7 +51,7 @@ def sidebar(models: dict[str, Model], skipped: dict[str, str]) -> tuple[Model, S
     crn = st.sidebar.checkbox("Common random numbers", True, key="crn",
                               help="sample i of every scenario or point gets the same random stream, so "
                                    "differences are paired and less noisy")
-    st.sidebar.caption(f"Scenario, sweep and sensitivity runs above {COST_LIMIT:.3g} work units "
+    st.sidebar.caption(f"Scenario, sweep and sensitivity runs estimated above {COST_LIMIT:.3g} s of compute "
                        "(model cost x timesteps x samples x points) "
                        "are refused; use the CLI for those.")
     if skipped:
@@ -89,8 +89,8 @@ def run_button(model: Model, specs: list | None, data: list[dict], label: str, k
         points = sum(len(s.points()) for s in specs)
         try:  # a model's cost may read a data file named by a parameter
             cost = sum(estimate_cost(s) for s in specs)
-            st.caption(f"{points} {noun} x {specs[0].samples} samples; estimated cost {cost:.3g} work units "
-                       f"(limit {COST_LIMIT:.3g}).")
+            st.caption(f"{points} {noun} x {specs[0].samples} samples; estimated {cost:.3g} s of compute "
+                       f"(limit {COST_LIMIT:.3g} s).")
         except TokensimError as exc:
             st.error(str(exc))
             specs = None
@@ -324,7 +324,7 @@ def claim_view(claim: dict) -> None:
 
 
 def claim_run(claim: dict, exp: claims_mod.Experiment) -> None:
-    st.caption(f"Estimated cost {estimate_cost(exp.spec):.3g} work units. This is one of the project's own "
+    st.caption(f"Estimated {estimate_cost(exp.spec):.3g} s of compute. This is one of the project's own "
                "experiments, sized to finish in about two minutes, so the app's cost limit for custom runs does "
                f"not apply; the same run from a shell: `tokensim run {claim['experiment']}`.")
     if st.button("Run this experiment", key=f"claim:{claim['id']}:run"):

@@ -1,9 +1,10 @@
 """Running specs from the app: estimated cost and its limit, progress, and a result cache.
 
 The cost of a spec is ``model.cost(point) x timesteps x samples`` summed over its parameter
-points (``Model.cost`` is work per sample per timestep, roughly agent-updates). The app refuses a
-run above :data:`COST_LIMIT` (environment variable ``TOKENSIM_APP_COST_LIMIT`` overrides it) and
-says how far samples or timesteps must come down.
+points: estimated seconds of compute on the reference machine (``Model.cost`` is calibrated per
+model in seconds per sample per timestep). The app refuses a run above :data:`COST_LIMIT` seconds
+(environment variable ``TOKENSIM_APP_COST_LIMIT`` overrides it) and says how far samples or
+timesteps must come down.
 
 Finished results are kept with ``st.cache_data`` under a key made of everything that determines
 their numbers (model and version, seed, samples, timesteps, seeding mode, fixed and swept values,
@@ -29,7 +30,7 @@ from mechanisms.core.errors import TokensimError
 from ..runner import run_spec
 from ..spec import Spec
 
-COST_LIMIT = float(os.environ.get("TOKENSIM_APP_COST_LIMIT", "2e8"))
+COST_LIMIT = float(os.environ.get("TOKENSIM_APP_COST_LIMIT", "180"))  # seconds of estimated compute
 PROGRESS_STEPS = 20  # a run is cut into about this many chunks, so progress and cancel are responsive
 CACHE_ENTRIES = 64
 
@@ -49,7 +50,7 @@ class AppResult:
 
 
 def estimate_cost(spec: Spec) -> float:
-    """Work units of ``spec``: model cost per sample-timestep x timesteps x samples, over points."""
+    """Estimated seconds of ``spec``: model cost per sample-timestep x timesteps x samples, over points."""
     model = get_model(spec.model)
     per_step = sum(float(model.cost(point)) for point in spec.points())
     return per_step * spec.timesteps * spec.samples
@@ -69,11 +70,11 @@ def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:
         f"timesteps from {first.timesteps} to at most {math.floor(first.timesteps * ratio)}" if first.timesteps * ratio >= 1 else "",
         f"the number of scenarios or sweep points ({points})" if points > 1 else "",
         f"the model's size (agents and similar parameters; about {total / (points * first.samples * first.timesteps):.3g} "
-        "work units per sample per timestep now)",
+        "s per sample per timestep now)",
     ]
     raise CostLimitError(
-        f"This run is estimated at {total:.3g} work units (model cost x timesteps x samples x points), "
-        f"above the app's limit of {limit:.3g}. Reduce " + ", or ".join(a for a in advice if a) + ". "
+        f"This run is estimated at {total:.3g} s of compute (model cost x timesteps x samples x points), "
+        f"above the app's limit of {limit:.3g} s. Reduce " + ", or ".join(a for a in advice if a) + ". "
         "Larger runs belong on the command line: copy the spec and use `tokensim run`."
     )
 

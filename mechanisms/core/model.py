@@ -57,8 +57,10 @@ CostFn = Callable[[Mapping[str, Any]], float]
 class Model:
     """A simulatable mechanism. See the module docstring for the contract of each field.
 
-    ``cost`` estimates work per sample per timestep (roughly, agent-updates) from the resolved
-    parameters; the app multiplies it by samples and timesteps to refuse runs that are too big.
+    ``cost`` estimates the seconds of compute one sample's timestep takes on the reference
+    machine (2 cores; see benchmarks/results.md), from the resolved parameters. Each model
+    calibrates its own count of work by a measured constant, so costs compare across models; the
+    app multiplies it by samples, timesteps and points to refuse runs that would take too long.
     """
 
     name: str
@@ -70,7 +72,7 @@ class Model:
     blocks: Sequence[dict]
     metrics: tuple[Metric, ...]
     agent_state: tuple[str, ...] = ()
-    cost: CostFn = field(default=lambda params: 1.0)
+    cost: CostFn = field(default=lambda params: 1e-4)
 
     @property
     def metric_names(self) -> list[str]:

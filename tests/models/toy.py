@@ -78,6 +78,6 @@ MODEL = register(
             Metric("burned", "tokens burned so far", "tokens"),
         ),
         agent_state=("balances",),
-        cost=lambda p: float(p["n_agents"]),
+        cost=lambda p: 3e-8 * p["n_agents"],  # seconds per sample-step, measured at 10,000 agents
     )
 )
