@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 import streamlit as st
@@ -23,10 +24,11 @@ from experiments.app.widgets import (
     chart_with_export, copy_as_spec, download, param_inputs, progress_panel, range_input, result_downloads, run_with_progress, show_notice,
 )
 from experiments.figures import figure
+from experiments.runner import run_spec
 from experiments.sensitivity import sensitivity_figure, sensitivity_table
 from experiments.spec import parse_spec
 from experiments.storage import read_results
-from mechanisms.core import Model
+from mechanisms.core import Model, Param
 from mechanisms.core.errors import TokensimError
 
 MAX_SCENARIOS = 6
@@ -86,9 +88,10 @@ def run_button(model: Model, specs: list | None, data: list[dict], label: str, k
     keeps under ``key`` for this model (with a notice when the inputs changed since). The run
     holds the results, the specs as plain ``data`` (for "copy as spec") and ``extra``."""
     if specs:
-        points = sum(len(s.points()) for s in specs)
+        expanded = [s.points() for s in specs]  # once per page draw: a large design takes a while
+        points = sum(map(len, expanded))
         try:  # a model's cost may read a data file named by a parameter
-            cost = sum(estimate_cost(s) for s in specs)
+            cost = sum(estimate_cost(s, p) for s, p in zip(specs, expanded))
             st.caption(f"{points} {noun} x {specs[0].samples} samples; estimated {cost:.3g} s of compute "
                        f"(limit {COST_LIMIT:.3g} s).")
         except TokensimError as exc:
@@ -153,13 +156,44 @@ def scenario_results(model: Model, run: dict) -> None:
             copy_as_spec(spec, f"{model.name}_scenario_{name}", f"spec:{name}")
 
 
+def base_scenario(model: Model, scenarios: list[Scenario], key: str) -> tuple[str, Mapping[str, Any]]:
+    """The scenario (name, values) whose parameters a sweep or an analysis keeps for the rest."""
+    by_name = {s.name: s for s in scenarios}
+    base = st.selectbox("Other parameters as in scenario", list(by_name), key=f"{model.name}:{key}")
+    return base, by_name[base].values
+
+
+def single_spec_run(model: Model, inputs: Callable[[], dict[str, Any] | None], source: str, label: str, key: str,
+                    noun: str) -> tuple[pd.DataFrame, dict, dict] | None:
+    """The sweep and sensitivity pages' common part: ``inputs`` draws the page's inputs and returns
+    its one spec as plain data (None while incomplete); input errors are shown, then
+    :func:`run_button`. Returns the kept run's frame, provenance and spec data, if any."""
+    spec, data = None, {}
+    try:
+        data = inputs() or {}
+        if data:
+            spec = parse_spec(data, source)
+    except TokensimError as exc:
+        st.error(str(exc))
+    run = run_button(model, spec and [spec], [data], label, key, noun)
+    if not run:
+        return None
+    (result,), (spec_data,) = run["results"], run["data"]
+    return result.frame, result.provenance, spec_data
+
+
+def param_heading(param: Param) -> None:
+    """A column's heading in the sweep and sensitivity inputs: the parameter's name and unit."""
+    st.markdown(f"**{param.name}** {('(' + param.unit + ')') if param.unit else ''}")
+
+
 def axis_inputs(model: Model, names: list[str]) -> list[Axis]:
     axes = []
     for name, column in zip(names, st.columns(max(len(names), 1))):
         param = model.schema[name]
         key = f"{model.name}:sweep:{name}"
         with column:
-            st.markdown(f"**{name}** {('(' + param.unit + ')') if param.unit else ''}")
+            param_heading(param)
             if param.kind in ("choice", "bool"):
                 options = list(param.choices) if param.kind == "choice" else [False, True]
                 axes.append(Axis(name, values=tuple(st.multiselect("Values", options, options, key=f"{key}:values"))))
@@ -176,24 +210,18 @@ def axis_inputs(model: Model, names: list[str]) -> list[Axis]:
 def sweep_page(model: Model, settings: Settings, scenarios: list[Scenario]) -> None:
     names = st.multiselect("Parameters to sweep (one or two)", [p.name for p in sweepable(model)],
                            max_selections=2, key=f"{model.name}:sweep_params")
-    by_name = {s.name: s for s in scenarios}
-    base = st.selectbox("Other parameters as in scenario", list(by_name), key=f"{model.name}:sweep_base")
-    spec, data = None, {}
-    try:
+    base, values = base_scenario(model, scenarios, "sweep_base")
+
+    def inputs() -> dict[str, Any] | None:
         axes = axis_inputs(model, names)
-        if names:
-            data = sweep_spec_dict(model, by_name[base].values, axes, settings, base)
-            spec = parse_spec(data, "sweep")
-    except TokensimError as exc:
-        st.error(str(exc))
-    run = run_button(model, spec and [spec], [data], "Run sweep", "run_sweep", "parameter points")
-    if run:
-        sweep_results(model, run)
+        return sweep_spec_dict(model, values, axes, settings, base) if names else None
+
+    done = single_spec_run(model, inputs, "sweep", "Run sweep", "run_sweep", "parameter points")
+    if done:
+        sweep_results(model, *done)
 
 
-def sweep_results(model: Model, run: dict) -> None:
-    (result,), (spec,) = run["results"], run["data"]
-    frame, prov = result.frame, result.provenance
+def sweep_results(model: Model, frame: pd.DataFrame, prov: dict, spec: dict) -> None:
     swept = list(prov["swept"])
     metric = st.selectbox("Metric", model.metric_names, key=f"{model.name}:sweep_metric")
     data = frame[["point_id", *swept, "sample", "timestep", metric]]
@@ -218,7 +246,7 @@ def bounds_inputs(model: Model, names: list[str]) -> dict[str, tuple[float, floa
         param = model.schema[name]
         key = f"{model.name}:sens:{name}"
         with column:
-            st.markdown(f"**{name}** {('(' + param.unit + ')') if param.unit else ''}")
+            param_heading(param)
             low, high = default_range(param)
             low = range_input("Low", param, low, f"{key}:low")
             high = range_input("High", param, high, f"{key}:high")
@@ -237,24 +265,18 @@ def sensitivity_page(model: Model, settings: Settings, scenarios: list[Scenario]
     else:
         n = right.number_input("Trajectories", 2, 200, 10, key=f"{model.name}:sens_n_morris")
     names = st.multiselect("Parameters (two or more)", [p.name for p in samplable(model)], key=f"{model.name}:sens_params")
-    by_name = {s.name: s for s in scenarios}
-    base = st.selectbox("Other parameters as in scenario", list(by_name), key=f"{model.name}:sens_base")
-    spec, data = None, {}
-    try:
+    base, values = base_scenario(model, scenarios, "sens_base")
+
+    def inputs() -> dict[str, Any] | None:
         bounds = bounds_inputs(model, names)
-        if names:
-            data = design_spec_dict(model, by_name[base].values, method, int(n), bounds, settings, base)
-            spec = parse_spec(data, "sensitivity")
-    except TokensimError as exc:
-        st.error(str(exc))
-    run = run_button(model, spec and [spec], [data], "Run analysis", "run_sensitivity", "design points")
-    if run:
-        sensitivity_results(model, run)
+        return design_spec_dict(model, values, method, int(n), bounds, settings, base) if names else None
+
+    done = single_spec_run(model, inputs, "sensitivity", "Run analysis", "run_sensitivity", "design points")
+    if done:
+        sensitivity_results(model, *done)
 
 
-def sensitivity_results(model: Model, run: dict) -> None:
-    (result,), (spec,) = run["results"], run["data"]
-    frame, prov = result.frame, result.provenance
+def sensitivity_results(model: Model, frame: pd.DataFrame, prov: dict, spec: dict) -> None:
     metric = st.selectbox("Metric", model.metric_names, key=f"{model.name}:sens_metric")
     try:
         table = sensitivity_table(frame, prov, metric)
@@ -303,8 +325,7 @@ def claim_view(claim: dict) -> None:
     if not exp.has_results:
         claim_run(claim, exp)
         return
-    results_file = exp.results / "results.parquet"
-    frame, prov = stored_results(str(results_file), results_file.stat().st_mtime)
+    frame, prov = stored_results(str(exp.results_file), exp.results_file.stat().st_mtime)
     stale = claims_mod.stale_keys(prov, exp.spec)
     if stale:
         st.warning(f"These results were produced with different {', '.join(stale)} than the spec file has now; "
@@ -329,20 +350,18 @@ def claim_run(claim: dict, exp: claims_mod.Experiment) -> None:
                f"not apply; the same run from a shell: `tokensim run {claim['experiment']}`.")
     if st.button("Run this experiment", key=f"claim:{claim['id']}:run"):
         try:
-            run_claim_spec(exp.spec, exp, claim["id"])
+            run_claim_spec(exp, claim["id"])
         except TokensimError as exc:
             st.error(str(exc))
             return
         st.rerun()
 
 
-def run_claim_spec(spec, exp: claims_mod.Experiment, key: str) -> None:
+def run_claim_spec(exp: claims_mod.Experiment, key: str) -> None:
     """Run a claim's spec into its results folder, as ``tokensim run`` would."""
-    from experiments.runner import run_spec
-
     message = f"Run cancelled; finished chunks are kept in {exp.results / 'chunks'} and reused next time."
     with progress_panel(f"claim:{key}", message) as report:
-        run_spec(spec, progress=lambda done, total: report(done / max(total, 1), f"{done} of {total} samples"),
+        run_spec(exp.spec, progress=lambda done, total: report(done / max(total, 1), f"{done} of {total} samples"),
                  output=exp.results)
 
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import altair as alt
 import pandas as pd
 
-from ..figures import HEIGHT, WIDTH, caption
+from ..figures import HEIGHT, WIDTH, _wrap, caption  # _wrap: subtitles wrap as in every other figure
 from ..summary import Z95, outcomes
 
 
@@ -49,9 +49,3 @@ def tradeoff(frame: pd.DataFrame, provenance: Mapping[str, Any], x: str, y: str)
 
 def _type(data: pd.DataFrame, column: str) -> str:
     return "Q" if pd.api.types.is_numeric_dtype(data[column]) and data[column].nunique() > 6 else "N"
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, width)

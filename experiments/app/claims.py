@@ -41,8 +41,12 @@ class Experiment:
     results: Path
 
     @property
+    def results_file(self) -> Path:
+        return self.results / "results.parquet"
+
+    @property
     def has_results(self) -> bool:
-        return (self.results / "results.parquet").is_file()
+        return self.results_file.is_file()
 
 
 def load_claims(path: Path | None = None) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -49,22 +49,26 @@ class AppResult:
     seconds: float
 
 
-def estimate_cost(spec: Spec) -> float:
-    """Estimated seconds of ``spec``: model cost per sample-timestep x timesteps x samples, over points."""
+def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None) -> float:
+    """Estimated seconds of ``spec``: model cost per sample-timestep x timesteps x samples, over points.
+
+    ``points`` are ``spec.points()``, for a caller that has them already (a large sweep or
+    design takes a noticeable time to expand, and the app redraws on every input change).
+    """
     model = get_model(spec.model)
-    per_step = sum(float(model.cost(point)) for point in spec.points())
+    per_step = sum(float(model.cost(point)) for point in (spec.points() if points is None else points))
     return per_step * spec.timesteps * spec.samples
 
 
 def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:
     """Total estimated cost of ``specs``; raise :class:`CostLimitError` above ``limit``."""
-    costs = [estimate_cost(s) for s in specs]
-    total = sum(costs)
+    expanded = [s.points() for s in specs]
+    total = sum(estimate_cost(s, p) for s, p in zip(specs, expanded))
     if total <= limit:
         return total
     first = specs[0]
     ratio = limit / total
-    points = sum(len(s.points()) for s in specs)
+    points = sum(map(len, expanded))
     advice = [
         f"samples from {first.samples} to at most {math.floor(first.samples * ratio)}" if first.samples * ratio >= 1 else "",
         f"timesteps from {first.timesteps} to at most {math.floor(first.timesteps * ratio)}" if first.timesteps * ratio >= 1 else "",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,20 +49,29 @@ def non_defaults(model: Model, values: Mapping[str, Any]) -> dict[str, Any]:
     return {p.name: values[p.name] for p in model.schema if p.name in values and values[p.name] != p.default}
 
 
-def scenario_spec_dict(model: Model, scenario: Scenario, settings: Settings) -> dict[str, Any]:
-    """The spec (as plain data) that runs ``scenario``; it is also what "copy as spec" writes."""
+def spec_dict(model: Model, title: str, settings: Settings, values: Mapping[str, Any], varied: Collection[str] = (),
+              **tables: Any) -> dict[str, Any]:
+    """A spec as plain data (what "copy as spec" writes): ``settings``, the ``tables`` given
+    (``sweep`` or ``design``), and as ``fixed`` the ``values`` that differ from the defaults,
+    except those of the ``varied`` parameters."""
     data: dict[str, Any] = {
         "model": model.name,
-        "title": f"{model.title}: scenario {scenario.name}",
+        "title": title,
         "seed": settings.seed,
         "samples": settings.samples,
         "timesteps": settings.timesteps,
         "common_random_numbers": settings.common_random_numbers,
+        **tables,
     }
-    fixed = non_defaults(model, scenario.values)
+    fixed = {k: v for k, v in non_defaults(model, values).items() if k not in varied}
     if fixed:
         data["fixed"] = fixed
     return data
+
+
+def scenario_spec_dict(model: Model, scenario: Scenario, settings: Settings) -> dict[str, Any]:
+    """The spec (as plain data) that runs ``scenario``."""
+    return spec_dict(model, f"{model.title}: scenario {scenario.name}", settings, scenario.values)
 
 
 def scenario_specs(model: Model, scenarios: Sequence[Scenario], settings: Settings) -> list[Spec]:

@@ -9,7 +9,7 @@ import numpy as np
 from mechanisms.core import Model, Param
 from mechanisms.core.errors import TokensimError
 
-from .scenarios import Settings, non_defaults
+from .scenarios import Settings, spec_dict
 
 MAX_SWEPT = 2
 MAX_VALUES = 50
@@ -63,19 +63,8 @@ def sweep_spec_dict(model: Model, base: Mapping[str, Any], axes: Sequence[Axis],
     if len(axes) > MAX_SWEPT:
         raise TokensimError(f"sweep at most {MAX_SWEPT} parameters here; use a spec file for more")
     swept = [a.name for a in axes]
-    data: dict[str, Any] = {
-        "model": model.name,
-        "title": f"{model.title}: sweep of {' and '.join(swept)} (others as scenario {base_name})",
-        "seed": settings.seed,
-        "samples": settings.samples,
-        "timesteps": settings.timesteps,
-        "common_random_numbers": settings.common_random_numbers,
-        "sweep": {a.name: a.spec_value() for a in axes},
-    }
-    fixed = {k: v for k, v in non_defaults(model, base).items() if k not in swept}
-    if fixed:
-        data["fixed"] = fixed
-    return data
+    title = f"{model.title}: sweep of {' and '.join(swept)} (others as scenario {base_name})"
+    return spec_dict(model, title, settings, base, swept, sweep={a.name: a.spec_value() for a in axes})
 
 
 def numeric_axis(param: Param, start: float, stop: float, num: int, log: bool) -> Axis:
@@ -110,16 +99,5 @@ def design_spec_dict(
     design: dict[str, Any] = {"method": method, "n": n, "parameters": parameters}
     if method == "morris":
         design["num_levels"] = num_levels
-    data: dict[str, Any] = {
-        "model": model.name,
-        "title": f"{model.title}: {method} sensitivity of {', '.join(bounds)} (others as scenario {base_name})",
-        "seed": settings.seed,
-        "samples": settings.samples,
-        "timesteps": settings.timesteps,
-        "common_random_numbers": settings.common_random_numbers,
-        "design": design,
-    }
-    fixed = {k: v for k, v in non_defaults(model, base).items() if k not in bounds}
-    if fixed:
-        data["fixed"] = fixed
-    return data
+    title = f"{model.title}: {method} sensitivity of {', '.join(bounds)} (others as scenario {base_name})"
+    return spec_dict(model, title, settings, base, bounds, design=design)

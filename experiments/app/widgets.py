@@ -46,6 +46,11 @@ def _format(step: float) -> str:
     return f"%.{max(0, -math.floor(math.log10(step)))}f"
 
 
+def _bounds(param: Param, cast: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """``param``'s bounds as ``cast`` (int or float) values; an open end stays None."""
+    return (None if param.low is None else cast(param.low), None if param.high is None else cast(param.high))
+
+
 def use_slider(param: Param) -> bool:
     """Bounded numeric parameters with a modest range get a slider; others a number box."""
     if param.kind not in ("int", "float") or param.low is None or param.high is None or param.log_scale:
@@ -63,13 +68,11 @@ def param_input(param: Param, key: str, container=st) -> Any:
     if param.kind == "text":
         return container.text_input(label, value=param.default, max_chars=MAX_TEXT, key=key, help=help_text)
     if param.kind == "int":
-        low = None if param.low is None else int(param.low)
-        high = None if param.high is None else int(param.high)
+        low, high = _bounds(param, int)
         if use_slider(param):
             return container.slider(label, low, high, int(param.default), 1, key=key, help=help_text)
         return container.number_input(label, low, high, int(param.default), 1, key=key, help=help_text)
-    low = None if param.low is None else float(param.low)
-    high = None if param.high is None else float(param.high)
+    low, high = _bounds(param, float)
     if use_slider(param):
         step = _step(low, high)
         return container.slider(label, low, high, float(param.default), step, format=_format(step), key=key, help=help_text)
@@ -79,8 +82,7 @@ def param_input(param: Param, key: str, container=st) -> Any:
 def range_input(label: str, param: Param, value: float, key: str, container=st) -> float:
     """A number box inside ``param``'s bounds, typed like the parameter (for sweep ranges)."""
     cast = int if param.kind == "int" else float
-    low = None if param.low is None else cast(param.low)
-    high = None if param.high is None else cast(param.high)
+    low, high = _bounds(param, cast)
     return container.number_input(label, low, high, cast(value), **({} if cast is int else {"format": "%g"}), key=key)
 
 

@@ -42,20 +42,19 @@ from scipy import sparse
 class Cells:
     """The cells (batch row ``b``, worker ``w``, answer ``l``) that hold at least one answer.
 
-    ``key`` (C,): their flat indices ``(b W + w) K + l``, sorted; ``answer`` (C,): their class
-    ``l``; ``workers`` (M,): the sorted flat indices ``b W + w`` of workers with at least one
-    answer, and ``owner`` (C,) the position of each cell's worker in ``workers``. ``entry``
-    (C, K) are the flat positions of each cell's K counts (true class k) in a (B, W, K_true,
-    K_answer) array, ``slot`` (C, K) those in the (K_answer, M, K_true) work array of the M-step.
-    ``incidence`` is the sparse (C, B*T) matrix with a one where the cell's worker gave answer
-    ``l`` to task ``t`` and ``incidence_t`` its transpose: soft counts are ``incidence @
-    posteriors`` and per-task log-likelihoods ``incidence_t @ log-confusion``, so each EM step
-    costs a pass over the answers. Within each batch row the summation order is the same whatever
-    the batch size, so results do not depend on batching.
+    ``key`` (C,): their flat indices ``(b W + w) K + l``, sorted; ``workers`` (M,): the sorted
+    flat indices ``b W + w`` of workers with at least one answer, and ``owner`` (C,) the
+    position of each cell's worker in ``workers``. ``entry`` (C, K) are the flat positions of
+    each cell's K counts (true class k) in a (B, W, K_true, K_answer) array, ``slot`` (C, K)
+    those in the (K_answer, M, K_true) work array of the M-step. ``incidence`` is the sparse
+    (C, B*T) matrix with a one where the cell's worker gave answer ``l`` to task ``t`` and
+    ``incidence_t`` its transpose: soft counts are ``incidence @ posteriors`` and per-task
+    log-likelihoods ``incidence_t @ log-confusion``, so each EM step costs a pass over the
+    answers. Within each batch row the summation order is the same whatever the batch size, so
+    results do not depend on batching.
     """
 
     key: np.ndarray
-    answer: np.ndarray
     workers: np.ndarray
     owner: np.ndarray
     entry: np.ndarray
@@ -165,7 +164,7 @@ def answered_cells(labels: np.ndarray, workers: np.ndarray, n_workers: int, n_cl
     entry = (worker[:, None] * n_classes + true_class) * n_classes + answer[:, None]
     slot = (answer * np.count_nonzero(first) + owner)[:, None] * n_classes + true_class
     incidence = sparse.csr_matrix((np.ones(cell.size), (row, task)), shape=(key.size, batch * n_tasks))
-    return Cells(key, answer, worker[first], owner, entry, slot, incidence, incidence.T.tocsr(),
+    return Cells(key, worker[first], owner, entry, slot, incidence, incidence.T.tocsr(),
                  (batch, n_workers, n_classes))
 
 

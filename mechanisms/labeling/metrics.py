@@ -47,7 +47,7 @@ def lazy_share(strategy: np.ndarray, active: np.ndarray) -> np.ndarray:
     return lazy.sum(axis=1) / np.maximum(active.sum(axis=1), 1)
 
 
-def group_share(amounts: np.ndarray, mask: np.ndarray, extra: np.ndarray, total: np.ndarray) -> np.ndarray:
+def group_share(amounts: np.ndarray, mask: np.ndarray, extra: np.ndarray | float, total: np.ndarray) -> np.ndarray:
     """(Sum of ``amounts`` where ``mask``, plus ``extra``) / ``total``; NaN when nothing was paid."""
     part = np.where(mask, amounts, 0.0).sum(axis=1) + extra
     return np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)

@@ -164,18 +164,19 @@ def p_label_and_pay(params, substep, history, state, *args):
     profit_now = paid["payments"] - paid["fines"] - cost
     memory = params["profit_memory"][:, None]
     right_labels = per_worker_sum(labels == tasks["truth"][:, :, None], workers, n)
+    ds_right = ds.labels == tasks["truth"]
     return {
         **paid,
         "profit": np.where(state["active"], memory * state["profit"] + (1.0 - memory) * profit_now, state["profit"]),
         "right_labels": right_labels,
         "ds_counts": ds.next_prior_counts(params["ds_memory"]),
         "accuracy_majority": (plurality == tasks["truth"]).mean(axis=1),
-        "accuracy_dawid_skene": (ds.labels == tasks["truth"]).mean(axis=1),
-        "correct_tasks": (ds.labels == tasks["truth"]).sum(axis=1).astype(float),
+        "accuracy_dawid_skene": ds_right.mean(axis=1),
+        "correct_tasks": ds_right.sum(axis=1).astype(float),
     }
 
 
-def _imitate(params, state, peer: np.ndarray, u: np.ndarray) -> np.ndarray:
+def _imitate(state, peer: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Pairwise proportional imitation (Schlag 1998): switch to the peer's strategy with probability
     (peer profit - own profit) / (profit range), which yields replicator dynamics on average."""
     rows = np.arange(peer.shape[0])[:, None]
@@ -202,7 +203,7 @@ def p_adapt(params, substep, history, state, *args):
     strategy, active, profit = state["strategy"], state["active"], state["profit"]
     rows = np.arange(peer.shape[0])[:, None]
     independent = np.isin(strategy, INDEPENDENT)
-    imitated = _imitate(params, state, peer, u_imitate)
+    imitated = _imitate(state, peer, u_imitate)
     new_strategy = np.where(revise, imitated, strategy)
     new_strategy = np.where(explore & independent & active, np.asarray(INDEPENDENT)[explore_to], new_strategy)
     leave = active & (profit < 0) & (u_leave < params["leave_rate"][:, None])

@@ -159,8 +159,8 @@ def validator_weights(
     A cartel validator (``cartel_validator`` (B, V) True) puts equal weight on every cartel
     member (``cartel_member`` (B, N)) and none on anyone else.
     """
-    n_labels = per_worker_sum(np.ones(workers.shape), workers, n_workers)  # (B, N)
-    batch, n_validators, _ = validator_labels.shape
+    n_labels = flat_scores(workers, n_workers)  # (B, N)
+    n_validators = validator_labels.shape[1]
     agree = np.stack(
         [per_worker_sum(labels == validator_labels[:, v, :, None], workers, n_workers) for v in range(n_validators)],
         axis=1,

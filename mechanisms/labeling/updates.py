@@ -77,23 +77,22 @@ def s_cost_over_effort(params, substep, history, state, policy, *args):
     return "cost_over_effort", np.where(effort > 0, ratio, np.nan)
 
 
-def _share(state, policy, group_mask, validator_extra) -> np.ndarray:
+def _share(policy, group_mask, validator_extra=0.0) -> np.ndarray:
+    """Share of the epoch's payments (labelers and validators) that went to the group."""
     return group_share(policy["payments"], group_mask, validator_extra, _epoch_paid(policy))
 
 
 def s_reward_share_lazy(params, substep, history, state, policy, *args):
-    zero = np.zeros(len(params["rng"]))
-    return "reward_share_lazy", _share(state, policy, np.isin(state["strategy"], LAZY), zero)
+    return "reward_share_lazy", _share(policy, np.isin(state["strategy"], LAZY))
 
 
 def s_reward_share_cartel(params, substep, history, state, policy, *args):
     cartel_validator = policy["validator_payments"][:, 0]  # validator 0 is the cartel's
-    return "reward_share_cartel", _share(state, policy, state["strategy"] == CARTEL, cartel_validator)
+    return "reward_share_cartel", _share(policy, state["strategy"] == CARTEL, cartel_validator)
 
 
 def s_reward_share_sybil(params, substep, history, state, policy, *args):
-    zero = np.zeros(len(params["rng"]))
-    return "reward_share_sybil", _share(state, policy, state["strategy"] == SYBIL, zero)
+    return "reward_share_sybil", _share(policy, state["strategy"] == SYBIL)
 
 
 def s_gini_rewards(params, substep, history, state, policy, *args):
