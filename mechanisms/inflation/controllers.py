@@ -28,11 +28,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from mechanisms.core.seeding import BatchRNG
+
 from .economy import DAYS_PER_YEAR
 
 
 def staking_ratio(s) -> np.ndarray:
+    """Staked share of supply."""
     return s["staked"] / s["supply"]
+
+
+def staking_gap(p, s) -> np.ndarray:
+    """How far the staking ratio is below its target (positive: too little stake)."""
+    return p["target_staking_ratio"] - staking_ratio(s)
 
 
 def cosmos_next_rate(rate, bonded_ratio, goal_bonded, rate_change, rate_min, rate_max, steps_per_year):
@@ -45,7 +53,7 @@ def features(p, s) -> np.ndarray:
     """Observed features of the learning policy, ``(B, 5)``: bias, staking gap, its 60-day
     average, price drawdown and 30-day-scaled momentum. No calendar feature, so the policy cannot
     memorise when a shock comes."""
-    gap = p["target_staking_ratio"] - staking_ratio(s)
+    gap = staking_gap(p, s)
     drawdown = 1.0 - s["price"] / s["peak_price"]
     return np.stack([np.ones_like(gap), gap, s["gap_ema"], drawdown, 30.0 * s["momentum"]], axis=-1)
 
@@ -81,7 +89,7 @@ def _cosmos(p, s, noise):
 def _pid_error(p, s) -> np.ndarray:
     if p["pid_target"] == "price":
         return np.log(s["price"] / s["price_ema"])
-    return p["target_staking_ratio"] - staking_ratio(s)
+    return staking_gap(p, s)
 
 
 def _pid(p, s, noise):
@@ -109,15 +117,21 @@ def _team(p, s, noise):
 
 
 def _vote(p, s, vote_seed):
-    """The token-weighted median wish of the holders who turn out (one vote per batch row)."""
+    """The token-weighted median wish of the holders who turn out (one vote per batch row).
+
+    Each row's holder draws come from a generator seeded by that row's ``vote_seed`` for the day,
+    so they never touch the row's main stream, vote day or not. The first ``n_whales`` holders are
+    the whales, who always vote.
+    """
     n = s["holder_weight"].shape[1]
-    gens = [np.random.Generator(np.random.PCG64(int(seed))) for seed in vote_seed]
-    wish_noise = np.stack([g.normal(size=n) for g in gens])
-    turnout = np.stack([g.random(size=n) for g in gens])
-    gap = p["target_staking_ratio"] - staking_ratio(s)
+    rng = BatchRNG([np.random.Generator(np.random.PCG64(int(seed))) for seed in vote_seed])
+    wish_noise = rng.normal(size=n)
+    turnout = rng.random(size=n)
     bias = np.where(s["holder_staker"], _col(p["gov_staker_bias"]), -_col(p["gov_holder_bias"]))
-    wishes = _col(s["inflation_rate"] + p["gov_sensitivity"] * gap) + bias + _col(p["gov_noise"]) * wish_noise
-    weights = s["holder_weight"] * (s["holder_whale"] | (turnout < _col(p["gov_turnout"])))
+    wanted = s["inflation_rate"] + p["gov_sensitivity"] * staking_gap(p, s)
+    wishes = _col(wanted) + bias + _col(p["gov_noise"]) * wish_noise
+    whale = np.arange(n) < p["n_whales"]
+    weights = s["holder_weight"] * (whale | (turnout < _col(p["gov_turnout"])))
     return np.where(weights.sum(axis=1) > 0, weighted_median(wishes, weights), s["inflation_rate"])
 
 
@@ -148,5 +162,5 @@ def controller_step(p, s, noise) -> dict[str, np.ndarray]:
     """The rate for the coming day and the controllers' memory."""
     out = RULES[p["policy"]](p, s, noise)
     rate, memory = out if isinstance(out, tuple) else (out, {})
-    gap = p["target_staking_ratio"] - staking_ratio(s)
-    return {"inflation_rate": rate, "gap_ema": s["gap_ema"] + (gap - s["gap_ema"]) / GAP_EMA_DAYS, **memory}
+    gap_ema = s["gap_ema"] + (staking_gap(p, s) - s["gap_ema"]) / GAP_EMA_DAYS
+    return {"inflation_rate": rate, "gap_ema": gap_ema, **memory}

@@ -26,6 +26,7 @@ from .controllers import N_FEATURES, controller_step
 from .economy import economy_step
 from .metrics import metrics_step
 from .params import SCHEMA
+from .state import economy_state
 
 TRAINING_TAG = 0x1EA2A  # entropy word that separates the training branch from evaluation seeds
 INITIAL_STD = np.array([0.05, 0.5, 0.5, 0.2, 0.05])
@@ -39,8 +40,6 @@ def rollout(p, weights: np.ndarray, generators, days: int) -> dict[str, np.ndarr
     ``weights`` is ``(C, N_FEATURES)``; every candidate meets each of the ``G`` generators'
     economies, row ``c * G + g``. Returns the final state.
     """
-    from .state import economy_state
-
     candidates, n_gen = len(weights), len(generators)
     state = economy_state(p, candidates * n_gen)
     state["policy_weights"] = np.repeat(weights, n_gen, axis=0)

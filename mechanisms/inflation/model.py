@@ -48,7 +48,7 @@ MODEL = register(
         initial_state=initial_state,
         blocks=BLOCKS,
         metrics=METRICS,
-        agent_state=("holder_weight", "holder_whale", "holder_staker"),
+        agent_state=("holder_weight", "holder_staker"),
         cost=cost,
     )
 )

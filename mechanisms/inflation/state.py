@@ -39,10 +39,11 @@ def economy_state(p, size: int) -> dict[str, np.ndarray]:
 
 
 def holder_state(p, rng) -> dict[str, np.ndarray]:
-    """Governance holders ``(B, n_holders)``: token weights, whale and staker flags.
+    """Governance holders ``(B, n_holders)``: token weights and staker flags.
 
-    The first ``n_whales`` holders are validators holding ``whale_share`` of the voting tokens;
-    the others hold lognormal balances and stake with probability ``initial_staking_ratio``.
+    The first ``n_whales`` holders are validators holding ``whale_share`` of the voting tokens (and
+    always staking); the others hold lognormal balances and stake with probability
+    ``initial_staking_ratio``. Who is a whale follows from ``n_whales``, so it is not stored.
     """
     n, whales = p["n_holders"], p["n_whales"]
     raw = rng.lognormal(size=n, mean=0.0, sigma=p["holder_sigma"])
@@ -51,8 +52,7 @@ def holder_state(p, rng) -> dict[str, np.ndarray]:
     others = others / others.sum(axis=1, keepdims=True) * (1.0 - np.reshape(p["whale_share"], (-1, 1)))
     whale_weight = np.reshape(p["whale_share"], (-1, 1)) / max(whales, 1)
     staker = is_whale | (rng.random(size=n) < np.reshape(p["initial_staking_ratio"], (-1, 1)))
-    return {"holder_weight": np.where(is_whale, whale_weight, others), "holder_whale": is_whale.copy(),
-            "holder_staker": staker}
+    return {"holder_weight": np.where(is_whale, whale_weight, others), "holder_staker": staker}
 
 
 def initial_state(params, rng) -> dict[str, np.ndarray]:

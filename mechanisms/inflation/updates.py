@@ -18,4 +18,5 @@ def take(name: str):
 
 
 def updates_for(names) -> dict:
+    """The state updates of one block: a :func:`take` per variable the block's policy owns."""
     return {name: take(name) for name in names}
