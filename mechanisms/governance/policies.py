@@ -23,6 +23,7 @@ attacker are outside the community whose welfare is measured.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Mapping
 
 import numpy as np
@@ -31,7 +32,7 @@ from mechanisms.core.stats import gini, nakamoto
 
 from .state import fake_pass_probability
 from .sybil import (
-    attacker_power_each, best_response, identities_needed, identity_grid, realised_passes, tail_offsets,
+    attacker_power_each, best_response, identities_needed, identity_grid, realised_passes, tail_offsets, split_weights,
 )
 from .voting import conviction_multiplier, decide, delegate_stake, identity_power, tally
 
@@ -91,7 +92,6 @@ def holder_votes(state, params, prefs, turnout_draw, whales_yes) -> dict[str, np
         "cast": np.concatenate([cast, np.ones((len(balances), n_whales), dtype=bool)], axis=1),
         "yes": np.concatenate([prefs["yes"], np.repeat(whales_yes[:, None], n_whales, axis=1)], axis=1),
         "represented": represented,
-        "n_community": n_community,
     }
 
 
@@ -120,16 +120,18 @@ def attacker_vote(state, params, others, base_pass, prefs, supply, draw) -> dict
         multiplier = conviction_multiplier(age, params["conviction_alpha"])
     power_each, tokens_each = attacker_power_each(tokens, grid, params["rule"], multiplier)
     vetoed = others["against"] > params["veto_threshold"] * supply
+    mult = np.asarray(multiplier, dtype=float)
+    weights = partial(split_weights, tokens[:, None], grid[None, :], rule=params["rule"],
+                      multiplier=mult[:, None] if mult.ndim else mult)
     needed = identities_needed(base_pass, prefs["utility_pass"], vetoed, others["yes"], others["no"],
-                               others["cast"], others["against"], supply, params, power_each, tokens_each)
+                               others["cast"], others["against"], supply, params, power_each, tokens_each, weights)
     q = fake_pass_probability(params, size)
     choice = best_response(needed, grid, tail, offsets, q, tokens, params)
     passes = realised_passes(draw, choice["index"], grid, tail, offsets)
-    rows = np.arange(size)
     identities_voting = 1.0 + passes
-    power = identities_voting * power_each[rows, choice["index"]]
-    tokens_voting = identities_voting * tokens_each[rows, choice["index"]]
-    slashed = float(params["slash_detected"]) * (choice["k"] - identities_voting) * tokens_each[rows, choice["index"]]
+    k = choice["k"].astype(float)
+    power, tokens_voting = split_weights(tokens, k, identities_voting, params["rule"], multiplier)
+    slashed = float(params["slash_detected"]) * (tokens * ((k - identities_voting) / k))
     votes_yes = ~prefs["utility_pass"]
     return {
         "tally": {
@@ -139,7 +141,7 @@ def attacker_vote(state, params, others, base_pass, prefs, supply, draw) -> dict
             "against": np.where(votes_yes, 0.0, tokens_voting),
         },
         "power": power,
-        "k": choice["k"].astype(float),
+        "k": k,
         "sybil_gain": choice["sybil_gain"],
         "slashed": slashed,
         "outlay": (choice["k"] - 1) * params["identity_cost"] + slashed,

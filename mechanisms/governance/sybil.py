@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .voting import identity_power
+from .voting import decide, identity_power
 
 GRID_POINTS = 48
 
@@ -59,13 +59,15 @@ def _tail_segment(n: int, q: np.ndarray) -> np.ndarray:
 
 
 def identities_needed(base_pass, community_pass, vetoed_by_others, yes, no, tokens_cast, tokens_against,
-                      supply, params, power_each, tokens_each) -> np.ndarray:
+                      supply, params, power_each, tokens_each, weights=None) -> np.ndarray:
     """Voting identities the attacker needs to flip the outcome, per sample and grid ``k``.
 
     The attacker votes against ``community_pass`` with ``power_each`` and ``tokens_each`` per
     identity (``(B, G)``). Returns a float ``(B, G)`` array, ``inf`` where no number of
     identities flips it (the outcome already goes against the community, a veto by others blocks
-    a pass, or the attacker has no power). Others' tallies are ``(B,)`` arrays.
+    a pass, or the attacker has no power). Others' tallies are ``(B,)`` arrays. ``weights(n)``
+    gives the power and tokens of ``n`` identities as the realised vote counts them (default
+    ``n * power_each, n * tokens_each``; see :func:`split_weights`).
     """
     p = params["pass_threshold"][:, None]
     col = lambda a: np.asarray(a, dtype=float)[:, None]  # noqa: E731
@@ -82,7 +84,39 @@ def identities_needed(base_pass, community_pass, vetoed_by_others, yes, no, toke
     to_pass = np.where(col(vetoed_by_others) > 0, np.inf, to_pass)
     needed = np.where(col(community_pass) > 0, to_fail, to_pass)
     flippable = col(base_pass == community_pass) > 0
-    return np.where(flippable, np.maximum(needed, 1.0), np.inf)
+    needed = np.where(flippable, np.maximum(needed, 1.0), np.inf)
+    others = (yes, no, tokens_cast, tokens_against, supply)
+    if weights is None:
+        weights = lambda n: (n * power_each, n * tokens_each)  # noqa: E731
+    return _settle_ties(needed, community_pass, others, params, weights)
+
+
+def _settle_ties(needed, community_pass, others, params, weights) -> np.ndarray:
+    """Correct the closed-form counts where floating point puts them one off at an exact tie.
+
+    The closed forms divide by the per-identity weight; at a tie (the attacker's tokens landing
+    exactly on the veto or quorum line, say) the quotient can round to the wrong side. Each
+    finite count is checked with :func:`~.voting.decide` on the same sums the realised vote adds
+    up (others' tallies plus ``n`` identities), then moved to the smallest ``n >= 1`` that flips.
+    """
+    yes, no, cast, against, supply = (np.asarray(x, dtype=float)[:, None] for x in others)
+    votes_no = np.asarray(community_pass)[:, None] > 0
+    rule = [np.asarray(params[k], dtype=float) for k in ("quorum", "pass_threshold", "veto_threshold")]
+    rule = [r[:, None] if r.ndim else r for r in rule]
+
+    def flips(n: np.ndarray) -> np.ndarray:
+        power, tokens = weights(n)
+        passes = decide(yes + np.where(votes_no, 0.0, power), no + np.where(votes_no, power, 0.0),
+                        cast + tokens, against + np.where(votes_no, tokens, 0.0), supply, *rule)
+        return passes != votes_no
+
+    finite = np.isfinite(needed)
+    n = np.where(finite, needed, 1.0)
+    for _ in range(2):
+        n = np.where(finite & (n > 1.0) & flips(n - 1.0), n - 1.0, n)
+    for _ in range(2):
+        n = np.where(finite & ~flips(n), n + 1.0, n)
+    return np.where(finite, n, np.inf)
 
 
 def _finite_or_inf(count: np.ndarray, per_identity: np.ndarray) -> np.ndarray:
@@ -128,6 +162,20 @@ def realised_passes(u, index, grid, tail, offsets) -> np.ndarray:
     valid = r[None, :] < k[:, None]
     cols = np.minimum(offsets[index][:, None] + r[None, :], tail.shape[1] - 1)
     return (valid & (u[:, None] < np.take_along_axis(tail, cols, axis=1))).sum(axis=1)
+
+
+def split_weights(tokens, k, n, rule, multiplier) -> tuple[np.ndarray, np.ndarray]:
+    """Power and tokens of ``n`` of ``k`` identities that split ``tokens`` evenly (broadcasting).
+
+    Tokens are ``tokens * (n / k)``, so all ``k`` identities together hold exactly ``tokens``:
+    ``n * (tokens / k)`` can round above the unsplit balance and let a split cross a veto or
+    quorum line that the whole balance does not. Under the linear rules power follows the
+    tokens; under ``quadratic`` and ``one_person`` each identity counts on its own.
+    """
+    tokens_n = tokens * (n / k)
+    if rule in ("quadratic", "one_person"):
+        return n * identity_power(tokens / k, rule, multiplier), tokens_n
+    return identity_power(tokens_n, rule, multiplier), tokens_n
 
 
 def attacker_power_each(tokens, grid, rule, multiplier) -> tuple[np.ndarray, np.ndarray]:

@@ -1,8 +1,7 @@
 """Pure voting arithmetic: the power of each identity under each rule, and the pass/fail decision.
 
-Every function is batched numpy with no randomness and no state, so other models (for example
-the inflation model's governance-vote emission policy) can import it. Arrays are ``(B, n)``
-(samples x identities) or ``(B,)``; scalars broadcast.
+Every function is batched numpy with no randomness and no state, so other models can import it.
+Arrays are ``(B, n)`` (samples x identities) or ``(B,)``; scalars broadcast.
 
 Rules
 -----
