@@ -256,3 +256,13 @@ def test_specs_load_and_name_their_claims(name):
     claim = next(c for c in claims if c["id"] == SPECS[name])
     assert claim["experiment"] == f"experiments/specs/{name}.toml"
     assert set(claim["metric"]) <= set(spec.metric_names())
+
+
+def test_splitting_cannot_cross_the_veto_line_by_rounding():
+    """Regression (found by hypothesis): an attacker holding exactly the veto line's tokens cannot
+    veto alone, and splitting them over k identities must not round its total above the line."""
+    frame = run({"rule": "token", "n_community": 5, "n_whales": 0, "whale_share": 0.0, "attacker_share": 0.25,
+                 "balance_dist": "lognormal", "top1_share": 0.5, "quorum": 0.0, "pass_threshold": 0.5,
+                 "veto_threshold": 0.25, "identity_cost": 0.0, "personhood_pass": 0.0, "slash_detected": True,
+                 "participation_cost": 1.5, "n_delegates": 5, "max_identities": 128}, samples=2, timesteps=4, seed=1)
+    assert (frame[frame.timestep > 0]["sybil_identities"] == 1).all()
