@@ -60,7 +60,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     bar.close()
-    table = summary_table(result.outcomes, result.provenance["swept"])
+    table = summary_table(result.outcomes, result.provenance["swept"], get_model(spec.model))
     wide = table.pivot_table(index=["point_id", *result.provenance["swept"]], columns="metric", values="mean", sort=False)
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
         print(f"\n{spec.title or spec.model}: mean per run over {spec.samples} samples "

@@ -15,6 +15,7 @@ import pandas as pd
 
 from mechanisms.core import TokensimError, get_model
 
+from .stats import grouped_intervals
 from .summary import outcomes
 
 FORMATS = ("png", "svg", "pdf")
@@ -128,9 +129,9 @@ def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: st
     """Per-run outcome against one swept parameter: mean with a 95% CI band, per ``color``."""
     per_sample = outcomes(frame, provenance)
     keys = [x] + [k for k in (color, facet) if k]
-    stats = per_sample.groupby(keys)[metric].agg(["mean", "std", "count"]).reset_index()
-    half = 1.96 * stats["std"].fillna(0.0) / stats["count"] ** 0.5
-    stats["low"], stats["high"] = stats["mean"] - half, stats["mean"] + half
+    bounds = get_model(provenance["model"]).metric(metric).bounds
+    stats = grouped_intervals(per_sample.sort_values(keys, kind="stable"), keys, metric, bounds=bounds)
+    stats = stats.rename(columns={"n": "count"})
     scale = _x_scale(provenance, x, stats[x])
     ticks = sorted(stats[x].unique()) if scale.type in ("log", "symlog") and stats[x].nunique() <= 15 else alt.Undefined
     base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=x, scale=scale, axis=alt.Axis(values=ticks, labelAngle=0, format="~g")))

@@ -194,7 +194,7 @@ def run_spec(
             prov,
         )
         (output / "provenance.json").write_text(json.dumps(prov, indent=2, default=str))
-        summary_table(outcomes, swept).to_csv(output / "summary.csv", index=False)
+        summary_table(outcomes, swept, get_model(spec.model)).to_csv(output / "summary.csv", index=False)
     frame = pd.concat([frames[c.chunk_id] for c in chunks], ignore_index=True) if keep_frame else None
     return RunResult(outcomes, prov, len(chunks), len(chunks) - len(todo), output, frame)
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from mechanisms.core import Model, get_model
 
-Z95 = 1.959963984540054
+from .stats import grouped_intervals
 
 
 def sample_outcomes(frame: pd.DataFrame, model: Model, swept: Sequence[str]) -> pd.DataFrame:
@@ -25,11 +25,17 @@ def outcomes(frame: pd.DataFrame, provenance: Mapping[str, Any]) -> pd.DataFrame
     return sample_outcomes(frame, get_model(provenance["model"]), provenance["swept"])
 
 
-def summary_table(per_sample: pd.DataFrame, swept: Sequence[str]) -> pd.DataFrame:
-    """Per parameter point and metric: mean, standard deviation, 95% CI of the mean, n."""
+def summary_table(per_sample: pd.DataFrame, swept: Sequence[str], model: Model | None = None) -> pd.DataFrame:
+    """Per parameter point and metric: mean, standard deviation, 95% t interval of the mean, n.
+
+    With ``model``, intervals of bounded metrics (shares) are clipped to the metric's bounds.
+    """
     metrics = [c for c in per_sample.columns if c not in ("point_id", "sample", *swept)]
-    long = per_sample.melt(id_vars=["point_id", *swept], value_vars=metrics, var_name="metric")
-    stats = long.groupby(["point_id", *swept, "metric"], sort=False, dropna=False)["value"].agg(["mean", "std", "count"])
-    half = Z95 * stats["std"].fillna(0.0) / np.sqrt(stats["count"])
-    stats["ci95_low"], stats["ci95_high"] = stats["mean"] - half, stats["mean"] + half
-    return stats.rename(columns={"count": "n"}).reset_index()
+    parts = []
+    for m in metrics:
+        bounds = model.metric(m).bounds if model is not None and m in model.metric_names else None
+        part = grouped_intervals(per_sample, ["point_id", *swept], m, bounds=bounds)
+        part.insert(len(swept) + 1, "metric", m)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return table.rename(columns={"low": "ci95_low", "high": "ci95_high"})

@@ -13,7 +13,8 @@ from scipy import stats
 from experiments.app import claims, runs
 from experiments.app.export import figure_bytes, parquet_bytes, spec_toml
 from experiments.app.models import available_models
-from experiments.app.scenarios import Scenario, Settings, _paired, _welch, combine, differences, scenario_specs
+from experiments.app.scenarios import Scenario, Settings, combine, differences, scenario_specs
+from experiments.stats import paired_difference as _paired, welch_difference as _welch
 from experiments.app.sweeps import numeric_axis, sweep_spec_dict
 from experiments.cli import main as cli_main
 from experiments.figures import figure

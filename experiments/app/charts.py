@@ -7,20 +7,25 @@ from typing import Any, Mapping
 import altair as alt
 import pandas as pd
 
+from mechanisms.core import get_model
+
 from ..figures import HEIGHT, WIDTH, _wrap, caption  # _wrap: subtitles wrap as in every other figure
-from ..summary import Z95, outcomes
+from ..stats import grouped_intervals
+from ..summary import outcomes
 
 
 def tradeoff_data(frame: pd.DataFrame, provenance: Mapping[str, Any], x: str, y: str) -> pd.DataFrame:
     """Per parameter point: mean of each metric's per-run outcome with its 95% CI."""
     per_run = outcomes(frame, provenance)
     keys = ["point_id", *provenance["swept"]]
-    grouped = per_run.groupby(keys, sort=True, dropna=False)
-    out = grouped[[x, y]].mean()
-    half = Z95 * grouped[[x, y]].std().fillna(0.0) / grouped[[x, y]].count() ** 0.5
+    per_run = per_run.sort_values(keys, kind="stable")
+    model = get_model(provenance["model"])
+    out = None
     for m in (x, y):
-        out[f"{m}_low"], out[f"{m}_high"] = out[m] - half[m], out[m] + half[m]
-    return out.reset_index()
+        g = grouped_intervals(per_run, keys, m, bounds=model.metric(m).bounds)
+        g = g[keys + ["mean", "low", "high"]].rename(columns={"mean": m, "low": f"{m}_low", "high": f"{m}_high"})
+        out = g if out is None else out.merge(g, on=keys)
+    return out
 
 
 def tradeoff(frame: pd.DataFrame, provenance: Mapping[str, Any], x: str, y: str) -> alt.Chart:

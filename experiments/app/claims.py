@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from mechanisms.core import get_model
 from mechanisms.core.errors import TokensimError
 
 from ..spec import Spec, load_spec
@@ -91,7 +92,7 @@ def _plain(value: Any) -> Any:
 def claim_table(frame: pd.DataFrame, provenance: Mapping[str, Any], metrics: list[str]) -> pd.DataFrame:
     """Per parameter point: each claim metric's mean per run with its 95% CI, as one wide table."""
     swept = list(provenance["swept"])
-    table = summary_table(outcomes(frame, provenance), swept)
+    table = summary_table(outcomes(frame, provenance), swept, get_model(provenance["model"]))
     table = table[table["metric"].isin(metrics)]
     table = table.assign(value=[f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in
                                 zip(table["mean"], table["ci95_low"], table["ci95_high"])])

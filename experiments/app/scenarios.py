@@ -17,12 +17,12 @@ from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mechanisms.core import Model
 from mechanisms.core.errors import TokensimError
 
 from ..spec import Spec, parse_spec
+from ..stats import paired_difference, welch_difference
 from ..summary import outcomes
 
 
@@ -135,7 +135,7 @@ def differences(frame: pd.DataFrame, provenance: Mapping[str, Any], model: Model
                 continue
             other = per_run[per_run["scenario"] == name].sort_values("sample")
             a, b = base[metric].to_numpy(float), other[metric].to_numpy(float)
-            diff, low, high = (_paired if paired else _welch)(a, b)
+            diff, low, high = (paired_difference if paired else welch_difference)(a, b)
             rows.append({
                 "metric": metric, "scenario": name, "difference": diff, "ci95 low": low, "ci95 high": high,
                 "reading": _reading(low, high, info.better), "baseline mean": a.mean(), "scenario mean": b.mean(),
@@ -143,28 +143,6 @@ def differences(frame: pd.DataFrame, provenance: Mapping[str, Any], model: Model
                 "baseline": baseline, "n": min(len(a), len(b)), "method": "paired t" if paired else "Welch t",
             })
     return pd.DataFrame(rows)
-
-
-def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    d = b - a
-    mean = float(d.mean())
-    if len(d) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
-    return mean, mean - half, mean + half
-
-
-def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    diff = float(b.mean() - a.mean())
-    if len(a) < 2 or len(b) < 2:
-        return diff, math.nan, math.nan
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, diff
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.975, df) * se)
-    return diff, diff - half, diff + half
 
 
 def _reading(low: float, high: float, better: str) -> str:

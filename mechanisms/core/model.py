@@ -36,6 +36,8 @@ class Metric:
     ``summary`` says how a sample's time series reduces to the one number reported per run
     (``last`` for running/cumulative metrics, ``mean``, ``max``, ``min`` or ``sum``); ``better``
     says which direction is desirable, for tables and claims (``"lower"``, ``"higher"`` or ``""``).
+    ``bounds`` is the range the metric cannot leave (``(0, 1)`` for shares and rates), so reported
+    intervals are clipped to it.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Metric:
     unit: str = ""
     summary: str = "last"
     better: str = ""
+    bounds: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.summary not in SUMMARIES:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 from .errors import ParameterError
 
 KINDS = ("float", "int", "bool", "choice", "text")
+BASES = ("calibrated", "assumed", "setting")
 MAX_TEXT = 4096
 
 
@@ -29,6 +30,12 @@ class Param:
     lists the allowed values of a ``choice`` parameter. A ``text`` parameter holds a short string
     such as a data file path (the model validates its content; it is never evaluated).
     ``structural`` is forced on for ``choice``, ``bool`` and ``text`` parameters.
+
+    ``basis`` says where the default comes from: ``"calibrated"`` (then ``source`` names the
+    published figure or data file it was fitted to) or ``"assumed"`` (then ``plausible`` gives the
+    ``(low, high)`` range a referee would accept, which the claims engine varies to test a verdict's
+    robustness). ``"setting"`` marks a parameter that is a choice of the experiment, not an
+    assumption about the world (a rule, a horizon, a population size fixed by the question).
     """
 
     name: str
@@ -41,10 +48,24 @@ class Param:
     choices: tuple[str, ...] = ()
     structural: bool = False
     log_scale: bool = False
+    basis: str = "assumed"
+    source: str = ""
+    plausible: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"Param {self.name}: kind must be one of {KINDS}")
+        if self.basis not in BASES:
+            raise ValueError(f"Param {self.name}: basis must be one of {BASES}")
+        if self.basis == "calibrated" and not self.source:
+            raise ValueError(f"Param {self.name}: a calibrated parameter needs a source")
+        if self.plausible is not None:
+            if self.kind not in ("float", "int"):
+                raise ValueError(f"Param {self.name}: only numeric parameters have a plausible range")
+            lo, hi = self.plausible
+            self.validate(lo), self.validate(hi)
+            if lo > hi:
+                raise ValueError(f"Param {self.name}: plausible range {self.plausible} is reversed")
         if self.kind in ("choice", "bool", "text"):
             object.__setattr__(self, "structural", True)
         if self.kind == "choice" and not self.choices:
@@ -176,6 +197,8 @@ class Schema:
                 "default": repr(p.default),
                 "allowed": p.allowed,
                 "structural": "yes" if p.structural else "",
+                "basis": p.basis + (f" ({p.source})" if p.source else "")
+                + (f", plausible [{p.plausible[0]:g}, {p.plausible[1]:g}]" if p.plausible else ""),
                 "description": p.description,
             }
             for p in self.params
