@@ -59,7 +59,7 @@ import pandas as pd  # noqa: E402
 
 from experiments.runner import Chunk, local_map, plan_chunks, run_spec  # noqa: E402
 from experiments.spec import Spec, parse_spec  # noqa: E402
-from mechanisms.core import Model, get_model, model_names  # noqa: E402
+from mechanisms.core import Model, get_model, model_names, step  # noqa: E402
 from mechanisms.core.cadcad_run import Batch, run_batches  # noqa: E402
 
 MODES = ("classic", "tokensim", "floor")
@@ -151,13 +151,7 @@ def floor_chunk(model: Model, chunk: Chunk) -> pd.DataFrame:
         for name in model.metric_names:
             record[name][0] = state[name]
         for t in range(1, chunk.timesteps + 1):
-            for substep, block in enumerate(model.blocks, start=1):
-                signal: dict[str, Any] = {}
-                for policy in (block.get("policies") or {}).values():
-                    for key, value in policy(params, substep, [], state).items():
-                        signal[key] = signal[key] + value if key in signal else value
-                updates = dict(f(params, substep, [], state, signal) for f in block["variables"].values())
-                state = {**state, **updates, "substep": substep, "timestep": t}
+            state = step(model.blocks, params, state, t)
             for name in model.metric_names:
                 record[name][t] = state[name]
         columns = {

@@ -27,6 +27,28 @@ from .params import Schema
 from .seeding import BatchRNG
 
 SUMMARIES = ("last", "mean", "max", "min", "sum")
+SCOPES = ("agent", "aggregate")
+
+
+@dataclass(frozen=True)
+class StateVar:
+    """A declared state variable: what it holds, per agent or aggregate, its shape and unit.
+
+    Shapes are written after the batch axis with names of parameters or sizes, e.g. ``()`` for one
+    number per sample or ``("n_community",)`` for one per community wallet. Every model declares
+    all of its state this way (metrics included), so a contract test can check that the model
+    produces exactly the declared variables.
+    """
+
+    name: str
+    description: str
+    scope: str = "aggregate"
+    shape: tuple[str, ...] = ()
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"StateVar {self.name}: scope must be one of {SCOPES}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,7 @@ class Model:
     metrics: tuple[Metric, ...]
     agent_state: tuple[str, ...] = ()
     cost: CostFn = field(default=lambda params: 1e-4)
+    state: tuple[StateVar, ...] = ()
 
     @property
     def metric_names(self) -> list[str]:
