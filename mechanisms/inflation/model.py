@@ -14,7 +14,7 @@ from .metrics import METRICS
 from .params import SCHEMA
 from .policies import p_economy, p_emission_policy, p_metrics
 from .state import initial_state
-from .updates import updates_for
+from mechanisms.core.updates import updates_for
 
 CONTROLLER_VARS = ("inflation_rate", "gap_ema", "pid_integral", "pid_error", "pending_rate", "pending_day")
 ECONOMY_VARS = ("day", "usage", "supply", "circulating", "staked", "treasury", "minted", "burned", "price",

@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mechanisms.core.updates import take
+
 from .metrics import CARTEL, LAZY, SYBIL, group_share, lazy_share, masked_gini, row_correlation
-
-
-def take(name: str):
-    """An update that stores the policy's value of ``name`` as the new state variable ``name``."""
-
-    def update(params, substep, history, state, policy, *args):
-        return name, policy[name]
-
-    update.__name__ = f"s_{name}"
-    return update
 
 
 def s_stake_after_slash(params, substep, history, state, policy, *args):
