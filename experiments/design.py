@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from mechanisms.core import ParameterError, SpecError, get_model
+from mechanisms.core.errors import shorten
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -98,14 +99,14 @@ def parse_design(table: Mapping[str, Any], default_seed: int, schema, fixed: Map
         raise fail(unknown[0], f"unknown key; allowed: {', '.join(sorted(KEYS))}")
     method = table.get("method")
     if method not in METHODS:
-        raise fail("method", f"{method!r} should be one of {', '.join(METHODS)}")
+        raise fail("method", f"{shorten(method)} should be one of {', '.join(METHODS)}")
     n = _integer(table.get("n"), 1, MAX_N, lambda m: fail("n", m))
     if method == "sobol" and n & (n - 1):
         raise fail("n", f"{n} should be a power of 2 for a Sobol design (e.g. {1 << n.bit_length()})")
     seed = _integer(table.get("seed", default_seed), 0, 2**63 - 1, lambda m: fail("seed", m))
     second_order = table.get("second_order", False)
     if not isinstance(second_order, bool):
-        raise fail("second_order", f"{second_order!r} should be true or false")
+        raise fail("second_order", f"{shorten(second_order)} should be true or false")
     if second_order and method != "sobol":
         raise fail("second_order", "only applies to method = \"sobol\"")
     if "num_levels" in table and method != "morris":
@@ -131,7 +132,7 @@ def parse_design(table: Mapping[str, Any], default_seed: int, schema, fixed: Map
 
 def _integer(value: Any, low: int, high: int, fail) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise fail(f"{value!r} should be an integer in [{low}, {high}]")
+        raise fail(f"{shorten(value)} should be an integer in [{low}, {high}]")
     return value
 
 
@@ -159,7 +160,7 @@ def _bounds(name: str, entry: Any, schema, fixed: Mapping[str, Any], fail) -> tu
         raise fail("", f"low = {low} should be below high = {high}")
     is_log = entry.get("log", False)
     if not isinstance(is_log, bool):
-        raise fail(".log", f"{is_log!r} should be true or false")
+        raise fail(".log", f"{shorten(is_log)} should be true or false")
     if is_log and low <= 0:
         raise fail(".low", f"{low} should be > 0 for a log-scaled parameter")
     return (low, high), is_log

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -37,8 +38,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mechanisms.core import ParameterError, SpecError, get_model
-from mechanisms.core.errors import TokensimError
+from mechanisms.core import DataFileError, ParameterError, SpecError, datafiles, get_model
+from mechanisms.core.errors import TokensimError, clip, shorten
 
 LAYOUTS = ("packed", "per_point", "per_sample")
 TOP_KEYS = {
@@ -46,6 +47,9 @@ TOP_KEYS = {
     "fixed", "sweep", "chunk_size", "layout", "common_random_numbers", "design",
 }
 MAX_POINTS = 1_000_000
+MAX_RUNS = 10_000_000  # parameter points x samples: the rows the runner plans
+MAX_SPEC_BYTES = 1_000_000
+MAX_DEPTH = 16  # tables and lists nested deeper than this are refused (a spec needs 4)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Spec:
     common_random_numbers: bool = False
     design: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<spec>"
+    folder: Path | None = None  # where relative data-file paths resolve (None: the data folder)
 
     def swept_names(self) -> list[str]:
         return list(self.design.get("parameters", {})) if self.design else list(self.sweep)
@@ -107,7 +112,7 @@ class Spec:
         schema = get_model(self.model).schema
         fixed = dict(self.fixed)
         for name, value in overrides.items():
-            fixed[name] = schema[name].validate(value)
+            fixed[name] = _param_value(self.source, f"--set {name}", schema, name, value, self.folder)
         sweep = {k: v for k, v in self.sweep.items() if k not in overrides}
         spec = replace(self, fixed=fixed, sweep=sweep)
         spec.points()  # re-run cross-parameter checks
@@ -118,24 +123,37 @@ def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec file (``.toml`` or ``.json``); errors name the file and key."""
     path = Path(path)
     source = str(path)
+    try:  # a regular file only (a FIFO is refused at once, never read), at most MAX_SPEC_BYTES
+        raw = datafiles.read_bytes(path, MAX_SPEC_BYTES)
+    except DataFileError as exc:
+        raise SpecError(source, "", str(exc).removeprefix(f"{clip(source)}: ")) from None
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(source, "", f"cannot read file ({exc.strerror})") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(source, "", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
+                        "save the spec as UTF-8") from None
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise SpecError(source, "", f"not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
-    spec = parse_spec(data, source)
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except RecursionError:
+        raise SpecError(source, "", f"not valid {kind}: nested too deeply; allowed: at most {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # TOMLDecodeError, JSONDecodeError, an integer of over 4300 digits
+        raise SpecError(source, "", f"not valid {kind}: {clip(str(exc), 160)}") from None
+    spec = parse_spec(data, source, folder=Path(os.path.abspath(path.parent)))
     if spec.output is not None and not spec.output.is_absolute():
         spec = replace(spec, output=Path(os.path.normpath(path.parent / spec.output)))
     return spec
 
 
-def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> Spec:
-    """Validate a spec given as a mapping (already parsed from TOML/JSON or built by the app)."""
+def parse_spec(data: Mapping[str, Any], source: str = "<spec>", folder: Path | None = None) -> Spec:
+    """Validate a spec given as a mapping (already parsed from TOML/JSON or built by the app).
+
+    ``folder`` is the spec file's folder: relative data-file paths resolve against it (``None``:
+    against the project's data folder; see :mod:`mechanisms.core.datafiles`).
+    """
     if not isinstance(data, Mapping):
         raise SpecError(source, "", "a spec must be a table of keys")
+    _check_depth(source, data)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise SpecError(source, unknown[0], f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
@@ -154,20 +172,23 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> Spec:
         return value
 
     fixed_raw = _typed(source, "fixed", data.get("fixed", {}), dict)
-    fixed = {name: _param_value(source, f"fixed.{name}", schema, name, value) for name, value in fixed_raw.items()}
+    fixed = {name: _param_value(source, f"fixed.{name}", schema, name, value, folder) for name, value in fixed_raw.items()}
     sweep_raw = _typed(source, "sweep", data.get("sweep", {}), dict)
-    sweep = {name: _sweep_values(source, f"sweep.{name}", schema, name, value) for name, value in sweep_raw.items()}
+    sweep = {name: _sweep_values(source, f"sweep.{name}", schema, name, value, folder) for name, value in sweep_raw.items()}
     both = sorted(set(fixed) & set(sweep))
     if both:
         raise SpecError(source, f"sweep.{both[0]}", "is both fixed and swept; keep one")
-    metrics = tuple(_typed(source, "metrics", data.get("metrics", []), list))
+    metrics = _strings(source, "metrics", data.get("metrics", []))
     for i, name in enumerate(metrics):
         if name not in model.metric_names:
-            raise SpecError(source, f"metrics[{i}]", f"unknown metric {name!r}; metrics of '{model.name}': {', '.join(model.metric_names)}")
+            raise SpecError(source, f"metrics[{i}]", f"unknown metric {shorten(name)}; metrics of '{model.name}': {', '.join(model.metric_names)}")
     layout = _typed(source, "layout", data.get("layout", "packed"), str)
     if layout not in LAYOUTS:
-        raise SpecError(source, "layout", f"{layout!r} is not one of {', '.join(LAYOUTS)}")
+        raise SpecError(source, "layout", f"{shorten(layout)} is not one of {', '.join(LAYOUTS)}")
     output = data.get("output")
+    if output is not None and ("\x00" in _typed(source, "output", output, str) or len(output) > 4096):
+        raise SpecError(source, "output", f"{shorten(output)} is not a folder name; allowed: a path of at most 4096 "
+                        "characters without NUL")
     spec = Spec(
         model=model.name,
         seed=integer("seed", 0, 0, 2**63 - 1),
@@ -178,13 +199,14 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> Spec:
         metrics=metrics,
         title=_typed(source, "title", data.get("title", ""), str),
         description=_typed(source, "description", data.get("description", ""), str),
-        claims=tuple(_typed(source, "claims", data.get("claims", []), list)),
+        claims=_strings(source, "claims", data.get("claims", [])),
         output=None if output is None else Path(_typed(source, "output", output, str)),
         chunk_size=integer("chunk_size", 1000, 1, 10_000_000),
         layout=layout,
         common_random_numbers=_typed(source, "common_random_numbers", data.get("common_random_numbers", False), bool),
         design=_typed(source, "design", data.get("design", {}), dict),
         source=source,
+        folder=folder,
     )
     if spec.design:
         if spec.sweep:
@@ -192,9 +214,16 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> Spec:
         from .design import validate_design
 
         validate_design(spec)
-    n_points = int(np.prod([len(v) for v in sweep.values()])) if sweep else 1
+    n_points = math.prod(len(v) for v in sweep.values())
     if n_points > MAX_POINTS:
         raise SpecError(source, "sweep", f"{n_points} parameter points; at most {MAX_POINTS} are allowed")
+    if spec.design:
+        from .design import design_of
+
+        n_points = design_of(spec).n_points()
+    if n_points * spec.samples > MAX_RUNS:
+        raise SpecError(source, "samples", f"{spec.samples} samples x {n_points} parameter points = "
+                        f"{n_points * spec.samples} runs; allowed: at most {MAX_RUNS} (fewer samples or points)")
     try:
         spec.points()
     except ParameterError as exc:
@@ -205,18 +234,43 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> Spec:
 def _typed(source: str, key: str, value: Any, kind: type) -> Any:
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
         names = {int: "an integer", str: "a string", list: "a list", dict: "a table", bool: "true or false"}
-        raise SpecError(source, key, f"{value!r} should be {names[kind]}")
+        raise SpecError(source, key, f"{shorten(value)} should be {names[kind]}")
     return value
 
 
-def _param_value(source: str, key: str, schema, name: str, value: Any) -> Any:
+def _strings(source: str, key: str, value: Any) -> tuple[str, ...]:
+    for i, item in enumerate(_typed(source, key, value, list)):
+        _typed(source, f"{key}[{i}]", item, str)
+    return tuple(value)
+
+
+def _check_depth(source: str, data: Any) -> None:
+    """Refuse tables and lists nested deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SpecError(source, "", f"nested too deeply; allowed: at most {MAX_DEPTH} levels of tables and lists")
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def _param_value(source: str, key: str, schema, name: str, value: Any, folder: Path | None = None) -> Any:
     try:
-        return schema[name].validate(value)
-    except ParameterError as exc:
+        param = schema[name]
+        value = param.validate(value)
+        if param.loader is not None and value:
+            path = str(datafiles.resolve(value, folder))
+            param.loader(path)  # the model's own checks of the file's content, before anything runs
+            value = path
+        return value
+    except (ParameterError, DataFileError) as exc:
         raise SpecError(source, key, str(exc)) from None
 
 
-def _sweep_values(source: str, key: str, schema, name: str, value: Any) -> list:
+def _sweep_values(source: str, key: str, schema, name: str, value: Any, folder: Path | None = None) -> list:
     if isinstance(value, list):
         values = value
     elif isinstance(value, dict):
@@ -232,7 +286,7 @@ def _sweep_values(source: str, key: str, schema, name: str, value: Any) -> list:
     for i, v in enumerate(values):
         if param.kind == "int" and isinstance(v, float) and v.is_integer():
             v = int(v)
-        out.append(_param_value(source, f"{key}[{i}]", schema, name, v))
+        out.append(_param_value(source, f"{key}[{i}]", schema, name, v, folder))
     return out
 
 
@@ -241,28 +295,41 @@ def _range_values(source: str, key: str, table: dict) -> list:
     extra = sorted(set(table) - allowed)
     if extra:
         raise SpecError(source, f"{key}.{extra[0]}", f"unknown range key; allowed: {', '.join(sorted(allowed))}")
-    for k in ("start", "stop"):
-        if not isinstance(table.get(k), (int, float)) or isinstance(table.get(k), bool):
-            raise SpecError(source, f"{key}.{k}", "missing or not a number")
-    start, stop = float(table["start"]), float(table["stop"])
+    start, stop = (_finite(source, f"{key}.{k}", table.get(k)) for k in ("start", "stop"))
     if ("num" in table) == ("step" in table):
         raise SpecError(source, key, "give exactly one of 'num' or 'step'")
+    log = _typed(source, f"{key}.log", table.get("log", False), bool)
     if "num" in table:
         num = table["num"]
         if not isinstance(num, int) or isinstance(num, bool) or not 1 <= num <= 100_000:
-            raise SpecError(source, f"{key}.num", f"{num!r} should be an integer in [1, 100000]")
-        if table.get("log", False):
+            raise SpecError(source, f"{key}.num", f"{shorten(num)} should be an integer in [1, 100000]")
+        if log:
             if start <= 0 or stop <= 0:
                 raise SpecError(source, key, "a log range needs start and stop > 0")
             values = np.geomspace(start, stop, num)
         else:
             values = np.linspace(start, stop, num)
     else:
-        step = table["step"]
-        if not isinstance(step, (int, float)) or isinstance(step, bool) or step <= 0:
-            raise SpecError(source, f"{key}.step", f"{step!r} should be a number > 0")
-        count = int(np.floor((stop - start) / step + 1e-9)) + 1
+        if log:
+            raise SpecError(source, f"{key}.log", "a log range takes 'num', not 'step'")
+        step = _finite(source, f"{key}.step", table["step"])
+        if step <= 0:
+            raise SpecError(source, f"{key}.step", f"{shorten(table['step'])} should be a finite number > 0")
+        count = math.floor((stop - start) / step + 1e-9) + 1 if math.isfinite((stop - start) / step) else 0
         if count < 1 or count > 100_000:
             raise SpecError(source, key, f"range gives {count} values; allowed 1 to 100000")
         values = start + step * np.arange(count)
     return [round(float(v), 12) for v in values]
+
+
+def _finite(source: str, key: str, value: Any) -> float:
+    """``value`` as a finite float, or a :class:`SpecError` naming ``key``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(source, key, f"{shorten(value)} is missing or not a number; allowed: a finite number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise SpecError(source, key, f"{shorten(value)} is not allowed; allowed: a finite number")
+    return number

@@ -5,6 +5,22 @@ anything else is a bug in tokensim and is allowed to surface as one.
 """
 from __future__ import annotations
 
+SHOWN_CHARS = 80  # a value echoed in a message is cut to about this many characters
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[: max(limit - 22, 8)]}... ({len(text)} characters)"
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, so a huge input never floods a message."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # a deeply nested value, or an int too long to print
+        text = f"<a {type(value).__name__} too large to show>"
+    return clip(text, limit)
+
 
 class TokensimError(Exception):
     """Base class for mistakes in user input (parameters, spec files, data files)."""
@@ -16,7 +32,7 @@ class ParameterError(TokensimError, ValueError):
     def __init__(self, name: str, value: object, allowed: str, reason: str = "") -> None:
         self.name, self.value, self.allowed = name, value, allowed
         detail = f" ({reason})" if reason else ""
-        super().__init__(f"parameter '{name}' = {value!r} is not allowed{detail}; allowed: {allowed}")
+        super().__init__(f"parameter '{clip(str(name), 60)}' = {shorten(value)} is not allowed{detail}; allowed: {allowed}")
 
 
 class SpecError(TokensimError, ValueError):
@@ -24,7 +40,7 @@ class SpecError(TokensimError, ValueError):
 
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source, self.key = source, key
-        where = f"{source}: key '{key}'" if key else source
+        where = f"{source}: key '{clip(str(key), 60)}'" if key else source
         super().__init__(f"{where}: {message}")
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import TokensimError
+from .errors import TokensimError, clip
 from .params import Schema
 from .seeding import BatchRNG
 
@@ -138,7 +138,7 @@ def get_model(name: str) -> Model:
     if name not in _REGISTRY and name in _BUILTIN:
         importlib.import_module(_BUILTIN[name])
     if name not in _REGISTRY:
-        raise TokensimError(f"unknown model '{name}'; available: {', '.join(model_names()) or 'none'}")
+        raise TokensimError(f"unknown model '{clip(str(name))}'; available: {', '.join(model_names()) or 'none'}")
     return _REGISTRY[name]
 
 

@@ -12,6 +12,7 @@ shape ``(B,)`` (one value per sample in the batch).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -20,6 +21,8 @@ from .errors import ParameterError
 KINDS = ("float", "int", "bool", "choice", "text")
 BASES = ("calibrated", "assumed", "setting")
 MAX_TEXT = 4096
+# A number on the command line: ASCII digits only (no '1_000', no other scripts' digits, no 'nan').
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,11 @@ class Param:
     ``low``/``high`` are inclusive bounds for numeric kinds (``None`` for unbounded); ``choices``
     lists the allowed values of a ``choice`` parameter. A ``text`` parameter holds a short string
     such as a data file path (the model validates its content; it is never evaluated).
-    ``structural`` is forced on for ``choice``, ``bool`` and ``text`` parameters.
+    ``structural`` is forced on for ``choice``, ``bool`` and ``text`` parameters. A ``text``
+    parameter with a ``loader`` names a data file: specs resolve it relative to the spec file and
+    check it with :mod:`mechanisms.core.datafiles`, the loader (``loader(path)`` reads and validates
+    the file, raising :class:`~mechanisms.core.errors.DataFileError`) is called before any run,
+    and the file's content hash goes into the chunk ids; an empty value means "no file".
 
     ``basis`` says where the default comes from: ``"calibrated"`` (then ``source`` names the
     published figure or data file it was fitted to) or ``"assumed"`` (then ``plausible`` gives the
@@ -51,6 +58,7 @@ class Param:
     basis: str = "assumed"
     source: str = ""
     plausible: tuple[float, float] | None = None
+    loader: Callable[[str], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -66,6 +74,8 @@ class Param:
             self.validate(lo), self.validate(hi)
             if lo > hi:
                 raise ValueError(f"Param {self.name}: plausible range {self.plausible} is reversed")
+        if self.loader is not None and self.kind != "text":
+            raise ValueError(f"Param {self.name}: only a text parameter can name a data file")
         if self.kind in ("choice", "bool", "text"):
             object.__setattr__(self, "structural", True)
         if self.kind == "choice" and not self.choices:
@@ -102,14 +112,19 @@ class Param:
             raise ParameterError(self.name, value, self.allowed)
         if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_numpy_number(value):
             raise ParameterError(self.name, value, self.allowed, "not a number")
+        if _is_numpy_number(value):
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(self.name, value, self.allowed, "not finite")
         if self.kind == "int":
-            if float(value) != math.floor(float(value)):
+            if isinstance(value, float) and not value.is_integer():
                 raise ParameterError(self.name, value, self.allowed, "not an integer")
             value = int(value)
         else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ParameterError(self.name, value, self.allowed, "not finite")
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond the float range
+                raise ParameterError(self.name, value, self.allowed, "not finite") from None
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise ParameterError(self.name, value, self.allowed, "out of range")
         return value
@@ -126,11 +141,9 @@ class Param:
             if lowered in ("false", "0", "no", "off"):
                 return False
             raise ParameterError(self.name, text, self.allowed)
-        try:
-            number = float(text)
-        except ValueError:
-            raise ParameterError(self.name, text, self.allowed, "not a number") from None
-        return self.validate(number)
+        if len(text) > 40 or not NUMBER.fullmatch(text):
+            raise ParameterError(self.name, text, self.allowed, "not a number: write digits 0-9 as in 1000, 0.5 or 1e6")
+        return self.validate(int(text) if self.kind == "int" and text.lstrip("+-").isdigit() else float(text))
 
 
 def _is_numpy_number(value: Any) -> bool:

@@ -17,15 +17,16 @@ converted explicitly; nothing in the file is evaluated. Any problem raises
 from __future__ import annotations
 
 import functools
-import os
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
-from mechanisms.core import DataFileError
+from mechanisms.core import DataFileError, datafiles
+from mechanisms.core.errors import shorten
 
 TOP = 0.01  # the calibration fraction: the richest 1%
+MAX_HOLDERS = 1_000_100  # rows of a balances CSV: n_community's upper bound plus n_whales'
 
 
 def lognormal_sigma(top_share: np.ndarray) -> np.ndarray:
@@ -56,35 +57,34 @@ def community_balances(dist: str, top_share: np.ndarray, total: np.ndarray, n: i
 
 
 def load_balances(path: str) -> np.ndarray:
-    """Balances from a CSV of ``address,balance``, largest first (a read-only cached copy)."""
-    try:
-        stat = os.stat(path)
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot read balances file ({exc.strerror})") from None
-    return _load_balances(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    """Balances from a CSV of ``address,balance``, largest first (a read-only cached copy).
+
+    Read through :mod:`mechanisms.core.datafiles` (regular files only, size- and row-capped)."""
+    return _load_balances(*datafiles.file_key(path))
 
 
 @functools.lru_cache(maxsize=8)
 def _load_balances(path: str, mtime_ns: int, size: int) -> np.ndarray:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataFileError(f"{path}: not a readable CSV ({exc})") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    for column in ("address", "balance"):
-        if column not in frame.columns:
-            raise DataFileError(f"{path}: missing column '{column}'; the file needs columns address,balance")
+    return balances_from_bytes(datafiles.read_bytes(path), path)
+
+
+def balances_from_bytes(data: bytes, source: str) -> np.ndarray:
+    """Balances from CSV bytes (a file's content or an app upload); ``source`` names it in errors."""
+    frame = datafiles.read_csv(data, source, ("address", "balance"), MAX_HOLDERS)
     if len(frame) < 2:
-        raise DataFileError(f"{path}: needs at least 2 holders, found {len(frame)}")
+        raise DataFileError(f"{source}: needs at least 2 holders, found {len(frame)}")
     numbers = pd.to_numeric(frame["balance"].str.strip(), errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(numbers) | (numbers < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataFileError(
-            f"{path}: row {i + 2}, column 'balance': {frame['balance'].iloc[i]!r} is not a finite number >= 0"
+            f"{source}: row {i + 2}, column 'balance': {shorten(frame['balance'].iloc[i])} is not a finite number >= 0"
         )
     if numbers.sum() <= 0:
-        raise DataFileError(f"{path}: column 'balance' sums to 0; at least one holder needs tokens")
+        raise DataFileError(f"{source}: column 'balance' sums to 0; at least one holder needs tokens")
+    if not np.isfinite(numbers.sum()):
+        raise DataFileError(f"{source}: column 'balance' sums to more than {np.finfo(float).max:.3g}; "
+                            "allowed: balances whose total is a finite number")
     out = np.sort(numbers)[::-1].copy()
     out.flags.writeable = False
     return out

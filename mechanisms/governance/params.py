@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from mechanisms.core import Param, Schema, require
 
+from .holders import load_balances
 from .voting import RULES
 
 DISTRIBUTIONS = ("lognormal", "pareto")
@@ -45,7 +46,7 @@ SCHEMA = Schema(
         Param("top1_share", 0.3, "share of community tokens held by its richest 1% (calibrates the distribution)",
               low=0.02, high=0.95, unit="share"),
         Param("balances_csv", "", "CSV of real balances (columns address,balance); the n_whales largest are "
-              "the whales; empty = synthetic", kind="text"),
+              "the whales; empty = synthetic", kind="text", loader=load_balances),
         Param("total_supply", 1e6, "token supply held by community, whales and attacker (synthetic holders)",
               low=1.0, high=1e15, unit="tokens", log_scale=True),
         # voting rule
