@@ -11,6 +11,7 @@ backend, any number of workers and any completion order.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -39,8 +40,10 @@ def chunk_map(
     ``local_directory`` is where a started cluster keeps its temporary files (default: a fresh
     temporary folder, removed afterwards; never the current directory).
     """
-    if workers < 1:
-        raise TokensimError(f"--workers = {workers} is not allowed; allowed: an integer >= 1")
+    cpus = cpu_count()
+    if workers < 1 or (workers > cpus and not address):
+        raise TokensimError(f"--workers = {workers} is not allowed; allowed: an integer in [1, {cpus}] "
+                            f"(the CPUs this machine offers; more processes only compete for them)")
     if backend == "local":
         if address:
             raise TokensimError("--address only applies to a cluster backend (--backend dask)")
@@ -49,6 +52,14 @@ def chunk_map(
         _require_dask()
         return partial(dask_map, workers=workers, address=address, local_directory=local_directory)
     raise TokensimError(f"unknown backend '{backend}'; backends: {', '.join(BACKENDS)}")
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (its affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _require_dask() -> None:
@@ -86,6 +97,28 @@ def dask_map(
             yield chunk, frame
 
 
+DASK_PREFIX = "tokensim-dask-"
+WORKER_DEATH_TIMEOUT = "10s"
+
+
+def remove_stale_dask_folders() -> None:
+    """Remove temporary folders of local clusters whose process is gone (killed before its cleanup)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{DASK_PREFIX}*-*"):
+        pid = folder.name[len(DASK_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def _client(workers: int, address: str | None, local_directory: Path | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
@@ -101,7 +134,9 @@ def _client(workers: int, address: str | None, local_directory: Path | None) -> 
             client.close()
         return
     owned = local_directory is None
-    folder = Path(tempfile.mkdtemp(prefix="tokensim-dask-")) if owned else Path(local_directory)
+    if owned:
+        remove_stale_dask_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{DASK_PREFIX}{os.getpid()}-")) if owned else Path(local_directory)
     folder.mkdir(parents=True, exist_ok=True)
     import dask
 
@@ -112,6 +147,7 @@ def _client(workers: int, address: str | None, local_directory: Path | None) -> 
                 dashboard_address=None,  # no dashboard; its bare HTTP health server on a free port:
                 scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 local_directory=str(folder), silence_logs=40,
+                death_timeout=WORKER_DEATH_TIMEOUT,  # workers exit when this process (their scheduler) is gone
             )
             try:
                 client = Client(cluster)

@@ -1,11 +1,13 @@
 """The ``tokensim`` command line: list models, run experiment specs, plot results.
 
-User mistakes (bad spec, bad parameter, missing results) print one clear ``error:`` line and
-exit with status 2; only bugs show a traceback.
+User mistakes (bad spec, bad parameter, missing results, a run too large for the machine, an
+output folder that cannot be written) print one clear ``error:`` line and exit with status 2; only
+bugs show a traceback. Ctrl-C and SIGTERM stop a run cleanly, keeping its finished chunks.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -34,6 +36,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .backends import chunk_map
+    from .budget import check_cost, check_memory
     from .runner import run_spec
     from .spec import load_spec
     from .summary import summary_table
@@ -45,6 +48,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if output is None:
         output = Path("results") / Path(args.spec).stem
     mapper = chunk_map(args.backend, args.workers, args.address)
+    if not args.force:
+        points = spec.points()
+        check_cost([spec], hint="Or run it anyway with --force.")
+        check_memory(spec, points, workers=1 if args.address else args.workers)
     bar = tqdm(total=1, unit="sample", desc=f"{spec.model}", disable=args.quiet, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -52,13 +59,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
+    stopped: list[int] = []
+
+    def terminate(signum: int, frame) -> None:
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         result = run_spec(spec, chunk_map=mapper, progress=progress, output=output)
     except KeyboardInterrupt:
         bar.close()
         print(f"interrupted: finished chunks are kept in {output / 'chunks'}; run the same command again to resume",
               file=sys.stderr)
-        return 130
+        return 128 + (stopped[0] if stopped else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     bar.close()
     table = summary_table(result.outcomes, result.provenance["swept"], get_model(spec.model))
     wide = table.pivot_table(index=["point_id", *result.provenance["swept"]], columns="metric", values="mean", sort=False)
@@ -126,12 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run = sub.add_parser("run", help="run an experiment spec (TOML or JSON)")
     p_run.add_argument("spec", help="path of the spec file")
-    p_run.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
+    p_run.add_argument("--set", action="append", metavar="NAME=VALUE",
+                       help="fix a parameter (repeatable); a data file path resolves like the spec's own, "
+                            "relative to the spec file")
     p_run.add_argument("--workers", type=int, default=1, help="processes (or cluster tasks) at once")
     p_run.add_argument("--backend", default="local", help="where chunks run: local (process pool) or dask (Dask distributed)")
     p_run.add_argument("--address", help="Dask scheduler of an existing cluster, e.g. tcp://host:8786 (--backend dask)")
     p_run.add_argument("--output", help="results folder (default: the spec's 'output')")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument("--force", action="store_true",
+                       help="run even when the estimated compute or memory is above the limit")
     p_run.set_defaults(func=_cmd_run)
 
     p_plot = sub.add_parser("plot", help="figure of a metric from a results folder or Parquet file")
@@ -162,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except TokensimError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory; reduce chunk_size, samples, --workers or the model's size "
+              "(agents and similar parameters)", file=sys.stderr)
         return 2
 
 

@@ -5,7 +5,10 @@ Chunks are the unit of work, storage and resumption. Rows (parameter point x sam
 by their structural parameters, then cut into chunks of at most ``spec.chunk_size`` rows. A
 chunk's id is a hash of everything that determines its numbers (model and version, timesteps,
 seed, seeding mode, and each row's full parameters and sample index), so a re-run with the same
-spec finds finished chunks on disk and skips them, while any change makes new ids.
+spec finds finished chunks on disk and skips them, while any change makes new ids. A data file
+named by a parameter enters the id by the SHA-256 of its content, not only by its path, so a file
+changed in place never reuses stale chunks. A stored chunk that cannot be read back whole (empty,
+truncated, corrupt) is recomputed; one run at a time writes an output folder.
 Inside a chunk, ``spec.layout`` decides how rows become cadCAD simulations: ``packed`` (all rows
 of the chunk along one batch axis), ``per_point`` (one simulation per parameter point) or
 ``per_sample`` (one simulation per sample: cadCAD's classic layout). All give the same numbers.
@@ -14,6 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import threading
+from contextlib import nullcontext
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from itertools import groupby
@@ -23,14 +30,14 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from mechanisms.core import get_model
+from mechanisms.core import TokensimError, datafiles, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
 from mechanisms.core.model import model_module
 from mechanisms.core.seeding import point_key
 
 from .provenance import provenance
 from .spec import Spec
-from .storage import read_chunk, write_table, write_tables
+from .storage import output_lock, read_chunk, write_table, write_tables, write_text
 from .summary import sample_outcomes, summary_table
 
 Progress = Callable[[int, int], None]
@@ -77,36 +84,79 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
     order = sorted(range(len(points)), key=group_key)  # stable: keeps point order inside a group
     chunks: list[Chunk] = []
     module = model_module(model.name)
+    files = data_fingerprints(model.schema, points)
     for _, ids in groupby(order, key=group_key):
         rows = [Row(pid, points[pid], s) for pid in ids for s in range(spec.samples)]
         for start in range(0, len(rows), spec.chunk_size):
             part = tuple(rows[start : start + spec.chunk_size])
             chunks.append(
-                Chunk(_chunk_id(spec, model.version, part), model.name, module, part, spec.timesteps,
+                Chunk(_chunk_id(spec, model.version, part, files), model.name, module, part, spec.timesteps,
                       spec.seed, spec.common_random_numbers, spec.layout)
             )
     return chunks
 
 
-def _chunk_id(spec: Spec, version: str, rows: Sequence[Row]) -> str:
+def data_fingerprints(schema, points: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Content hash of every data file the points name (parameters with a ``loader``), by path."""
+    names = [p.name for p in schema if p.loader is not None]
+    paths = {point[n] for point in points for n in names if point[n]}
+    return {path: datafiles.fingerprint(path) for path in sorted(paths)}
+
+
+def _chunk_id(spec: Spec, version: str, rows: Sequence[Row], files: dict[str, str] | None = None) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([spec.model, version, spec.timesteps, spec.seed, spec.common_random_numbers]).encode())
+    files = files or {}
     for row in rows:
         # point_id is part of the id: a stored chunk carries point ids, and a design may repeat a point
         h.update(json.dumps([row.point_id, point_key(row.params), row.sample]).encode())
+        hashes = [files[v] for v in row.params.values() if isinstance(v, str) and v in files]
+        if hashes:
+            h.update(json.dumps(hashes).encode())
     return h.hexdigest()[:20]
 
 
 def local_map(chunks: Sequence[Chunk], workers: int) -> Iterator[tuple[Chunk, pd.DataFrame]]:
-    """Run chunks in this process (``workers <= 1``) or on a process pool, yielding as they finish."""
+    """Run chunks in this process (``workers <= 1``) or on a process pool, yielding as they finish.
+
+    Pool workers die with this process: each watches its parent and exits when the parent is
+    gone (even after a SIGKILL), and ignores Ctrl-C, which the parent handles by stopping the
+    pool at once (running chunks are abandoned, finished ones were already yielded).
+    """
     if workers <= 1 or len(chunks) <= 1:
         for chunk in chunks:
             yield chunk, run_chunk(chunk)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    try:
         futures: dict[Future, Chunk] = {pool.submit(run_chunk, c): c for c in chunks}
         for future in as_completed(futures):
             yield futures[future], future.result()
+    except BaseException:
+        processes = list((pool._processes or {}).values())  # no public API to stop running tasks
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(5)
+        raise
+    pool.shutdown()
+
+
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _worker_init(parent: int) -> None:
+    """In a pool worker: ignore Ctrl-C (the parent stops the pool) and exit when the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tokensim-parent-watch", daemon=True).start()
 
 
 ChunkMap = Callable[[Sequence[Chunk]], Iterable[tuple[Chunk, pd.DataFrame]]]
@@ -149,7 +199,12 @@ def run_spec(
     the per-timestep frame. Rows are ordered by chunk, then point, sample and timestep.
     """
     output = output if output is not None else spec.output
-    keep_frame = output is None if keep_frame is None else keep_frame
+    with output_lock(output) if output is not None else nullcontext():
+        return _run(spec, chunk_map, progress, output, output is None if keep_frame is None else keep_frame)
+
+
+def _run(spec: Spec, chunk_map: ChunkMap | None, progress: Progress | None, output: Path | None,
+         keep_frame: bool) -> RunResult:
     model = get_model(spec.model)
     points = spec.points()
     swept = spec.swept_names()
@@ -169,13 +224,19 @@ def run_spec(
         if progress:
             progress(done, total)
 
+    def stored(chunk: Chunk) -> pd.DataFrame | None:
+        path = _chunk_path(output, chunk)
+        if path is None or not path.exists():
+            return None
+        return read_chunk(path, keep, len(chunk.rows) * (spec.timesteps + 1))
+
     todo: list[Chunk] = []
     for chunk in chunks:
-        path = _chunk_path(output, chunk)
-        if path is not None and path.exists():
-            finish(chunk, read_chunk(path))
+        frame = stored(chunk)
+        if frame is not None:
+            finish(chunk, frame)
         else:
-            todo.append(chunk)
+            todo.append(chunk)  # never run, or unreadable (empty, truncated, corrupt): computed again
     if progress:
         progress(done, total)
     for chunk, frame in (chunk_map or (lambda cs: local_map(cs, 1)))(todo):
@@ -189,14 +250,21 @@ def run_spec(
     outcomes = pd.concat([per_sample[c.chunk_id] for c in chunks], ignore_index=True)
     if output is not None:
         write_tables(
-            (_with_swept_columns(read_chunk(_chunk_path(output, c)), swept, points) for c in chunks),
+            (_with_swept_columns(_reread(stored, c), swept, points) for c in chunks),
             output / "results.parquet",
             prov,
         )
-        (output / "provenance.json").write_text(json.dumps(prov, indent=2, default=str))
-        summary_table(outcomes, swept, get_model(spec.model)).to_csv(output / "summary.csv", index=False)
+        write_text(json.dumps(prov, indent=2, default=str), output / "provenance.json")
+        write_text(summary_table(outcomes, swept, get_model(spec.model)).to_csv(index=False), output / "summary.csv")
     frame = pd.concat([frames[c.chunk_id] for c in chunks], ignore_index=True) if keep_frame else None
     return RunResult(outcomes, prov, len(chunks), len(chunks) - len(todo), output, frame)
+
+
+def _reread(stored: Callable[[Chunk], pd.DataFrame | None], chunk: Chunk) -> pd.DataFrame:
+    frame = stored(chunk)
+    if frame is None:  # only a process outside tokensim's lock can have changed it since
+        raise TokensimError(f"chunk {chunk.chunk_id} changed on disk during the run; run the command again")
+    return frame
 
 
 def _chunk_path(output: Path | None, chunk: Chunk) -> Path | None:

@@ -1,8 +1,8 @@
 """Running specs from the app: estimated cost and its limit, progress, and a result cache.
 
-The cost of a spec is ``model.cost(point) x timesteps x samples`` summed over its parameter
-points: estimated seconds of compute on the reference machine (``Model.cost`` is calibrated per
-model in seconds per sample per timestep). The app refuses a run above :data:`COST_LIMIT` seconds
+The cost of a spec is estimated by :mod:`experiments.budget` (the same estimate as the CLI's:
+``model.cost(point) x timesteps x samples`` plus training, summed over its parameter points, in
+seconds of compute on the reference machine). The app refuses a run above :data:`COST_LIMIT` seconds
 (environment variable ``TOKENSIM_APP_COST_LIMIT`` overrides it) and says how far samples or
 timesteps must come down.
 
@@ -19,24 +19,21 @@ import math
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 import streamlit as st
 
 from mechanisms.core import get_model
-from mechanisms.core.errors import TokensimError
 
+from .. import budget
+from ..budget import CostLimitError, estimate_cost  # noqa: F401  (the app's names for them)
 from ..runner import run_spec
 from ..spec import Spec
 
 COST_LIMIT = float(os.environ.get("TOKENSIM_APP_COST_LIMIT", "180"))  # seconds of estimated compute
 PROGRESS_STEPS = 20  # a run is cut into about this many chunks, so progress and cancel are responsive
 CACHE_ENTRIES = 64
-
-
-class CostLimitError(TokensimError):
-    """A run is estimated to cost more than the app allows; the message says what to reduce."""
 
 
 @dataclass(frozen=True)
@@ -49,38 +46,9 @@ class AppResult:
     seconds: float
 
 
-def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None) -> float:
-    """Estimated seconds of ``spec``: model cost per sample-timestep x timesteps x samples, over points.
-
-    ``points`` are ``spec.points()``, for a caller that has them already (a large sweep or
-    design takes a noticeable time to expand, and the app redraws on every input change).
-    """
-    model = get_model(spec.model)
-    per_step = sum(float(model.cost(point)) for point in (spec.points() if points is None else points))
-    return per_step * spec.timesteps * spec.samples
-
-
 def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:
-    """Total estimated cost of ``specs``; raise :class:`CostLimitError` above ``limit``."""
-    expanded = [s.points() for s in specs]
-    total = sum(estimate_cost(s, p) for s, p in zip(specs, expanded))
-    if total <= limit:
-        return total
-    first = specs[0]
-    ratio = limit / total
-    points = sum(map(len, expanded))
-    advice = [
-        f"samples from {first.samples} to at most {math.floor(first.samples * ratio)}" if first.samples * ratio >= 1 else "",
-        f"timesteps from {first.timesteps} to at most {math.floor(first.timesteps * ratio)}" if first.timesteps * ratio >= 1 else "",
-        f"the number of scenarios or sweep points ({points})" if points > 1 else "",
-        f"the model's size (agents and similar parameters; about {total / (points * first.samples * first.timesteps):.3g} "
-        "s per sample per timestep now)",
-    ]
-    raise CostLimitError(
-        f"This run is estimated at {total:.3g} s of compute (model cost x timesteps x samples x points), "
-        f"above the app's limit of {limit:.3g} s. Reduce " + ", or ".join(a for a in advice if a) + ". "
-        "Larger runs belong on the command line: copy the spec and use `tokensim run`."
-    )
+    """Total estimated cost of ``specs`` (:func:`experiments.budget.check_cost` at the app's limit)."""
+    return budget.check_cost(specs, limit, "Larger runs belong on the command line: copy the spec and use `tokensim run`.")
 
 
 def cache_key(spec: Spec) -> str:
