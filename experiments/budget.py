@@ -48,8 +48,10 @@ def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None)
     return total
 
 
-def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT, hint: str = "") -> float:
-    """Total estimated cost of ``specs``; raise :class:`CostLimitError` above ``limit``."""
+def check_cost(specs: Sequence[Spec], limit: float | None = None, hint: str = "") -> float:
+    """Total estimated cost of ``specs``; raise :class:`CostLimitError` above ``limit`` (default
+    :data:`COST_LIMIT`)."""
+    limit = COST_LIMIT if limit is None else limit
     expanded = [s.points() for s in specs]
     total = sum(estimate_cost(s, p) for s, p in zip(specs, expanded))
     if total <= limit:

@@ -74,8 +74,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 128 + (stopped[0] if stopped else signal.SIGINT)
     finally:
+        bar.close()  # before any error line, so that it starts a line of its own
         signal.signal(signal.SIGTERM, previous)
-    bar.close()
     table = summary_table(result.outcomes, result.provenance["swept"], get_model(spec.model))
     wide = table.pivot_table(index=["point_id", *result.provenance["swept"]], columns="metric", values="mean", sort=False)
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):

@@ -317,7 +317,7 @@ def _range_values(source: str, key: str, table: dict) -> list:
             raise SpecError(source, f"{key}.step", f"{shorten(table['step'])} should be a finite number > 0")
         count = math.floor((stop - start) / step + 1e-9) + 1 if math.isfinite((stop - start) / step) else 0
         if count < 1 or count > 100_000:
-            raise SpecError(source, key, f"range gives {count} values; allowed 1 to 100000")
+            raise SpecError(source, key, f"range gives {float(count):.6g} values; allowed 1 to 100000")
         values = start + step * np.arange(count)
     return [round(float(v), 12) for v in values]
 

@@ -80,9 +80,11 @@ def balances_from_bytes(data: bytes, source: str) -> np.ndarray:
         raise DataFileError(
             f"{source}: row {i + 2}, column 'balance': {shorten(frame['balance'].iloc[i])} is not a finite number >= 0"
         )
-    if numbers.sum() <= 0:
+    with np.errstate(over="ignore"):
+        total = numbers.sum()
+    if total <= 0:
         raise DataFileError(f"{source}: column 'balance' sums to 0; at least one holder needs tokens")
-    if not np.isfinite(numbers.sum()):
+    if not np.isfinite(total):
         raise DataFileError(f"{source}: column 'balance' sums to more than {np.finfo(float).max:.3g}; "
                             "allowed: balances whose total is a finite number")
     out = np.sort(numbers)[::-1].copy()
