@@ -16,6 +16,7 @@ from typing import Sequence
 import pandas as pd
 
 from mechanisms.core import TokensimError, get_model, model_names
+from mechanisms.core.errors import printable
 from mechanisms.core.params import params_from_pairs
 
 
@@ -181,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except TokensimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except MemoryError:
         print("error: out of memory; reduce chunk_size, samples, --workers or the model's size "

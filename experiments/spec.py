@@ -156,7 +156,7 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", folder: Path | N
     _check_depth(source, data)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise SpecError(source, unknown[0], f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
+        raise SpecError(source, unknown[0] or "\"\"", f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
     if "model" not in data:
         raise SpecError(source, "model", "missing; every spec names the model it runs")
     try:

@@ -13,6 +13,11 @@ def clip(text: str, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else f"{text[: max(limit - 22, 8)]}... ({len(text)} characters)"
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, tabs, NUL...) escaped, so a message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
     """``repr(value)`` cut to about ``limit`` characters, so a huge input never floods a message."""
     try:
@@ -32,7 +37,7 @@ class ParameterError(TokensimError, ValueError):
     def __init__(self, name: str, value: object, allowed: str, reason: str = "") -> None:
         self.name, self.value, self.allowed = name, value, allowed
         detail = f" ({reason})" if reason else ""
-        super().__init__(f"parameter '{clip(str(name), 60)}' = {shorten(value)} is not allowed{detail}; allowed: {allowed}")
+        super().__init__(f"parameter '{clip(printable(str(name)), 60)}' = {shorten(value)} is not allowed{detail}; allowed: {allowed}")
 
 
 class SpecError(TokensimError, ValueError):
@@ -40,7 +45,7 @@ class SpecError(TokensimError, ValueError):
 
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source, self.key = source, key
-        where = f"{source}: key '{clip(str(key), 60)}'" if key else source
+        where = f"{source}: key '{clip(printable(str(key)), 60)}'" if key else source
         super().__init__(f"{where}: {message}")
 
 
