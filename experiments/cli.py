@@ -19,6 +19,8 @@ from mechanisms.core import TokensimError, get_model, model_names
 from mechanisms.core.errors import printable
 from mechanisms.core.params import params_from_pairs
 
+from .storage import ADVICE, storage_error
+
 
 def _cmd_list(args: argparse.Namespace) -> int:
     names = [args.model] if args.model else model_names()
@@ -183,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except TokensimError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system refused a write (full, read-only, no permission): not a bug
+        if exc.errno not in ADVICE:
+            raise
+        print(f"error: {printable(str(storage_error(Path(exc.filename or '.'), exc)))}", file=sys.stderr)
         return 2
     except MemoryError:
         print("error: out of memory; reduce chunk_size, samples, --workers or the model's size "

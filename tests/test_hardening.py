@@ -283,6 +283,20 @@ def test_failed_write_leaves_no_temp_file_and_is_one_line(tmp_path, capsys, monk
     assert not list((tmp_path / "out").rglob("*.tmp"))
 
 
+def test_full_disk_while_plotting_is_one_line(tmp_path, capsys, monkeypatch):
+    import experiments.figures
+
+    path = write(tmp_path, TOY)
+    assert main(["run", str(path), "--quiet"]) == 0
+
+    def full(chart, stem, formats):
+        raise OSError(errno.ENOSPC, "No space left on device", str(stem))
+
+    monkeypatch.setattr(experiments.figures, "save_figure", full)
+    err = cli_error(["plot", str(tmp_path / "out"), "--metric", "supply"], capsys)
+    assert "cannot write" in err and "the disk is full" in err
+
+
 def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path):
     path = write(tmp_path, TOY)
     (tmp_path / "out" / "chunks").mkdir(parents=True)
@@ -390,6 +404,22 @@ def test_dask_folders_of_killed_runs_are_removed(tmp_path, monkeypatch):
     stale.mkdir(), live.mkdir()
     remove_stale_dask_folders()
     assert not stale.exists() and live.exists()
+
+
+def test_interrupted_dask_run_removes_its_temporary_folder(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import tempfile
+
+    from experiments.backends import dask_map
+    from experiments.runner import plan_chunks
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spec = parse_spec({"model": "toy", "samples": 2, "timesteps": 2, "chunk_size": 1, "fixed": {"n_agents": 5}})
+    running = dask_map(plan_chunks(spec, spec.points()), workers=1)
+    next(running)
+    assert list(tmp_path.glob(f"{DASK_PREFIX}{os.getpid()}-*"))
+    running.close()  # what an interrupt does to the runner's loop
+    assert not list(tmp_path.glob(f"{DASK_PREFIX}*"))
 
 
 def test_spec_round_trip_keeps_resolved_data_path(tmp_path):
