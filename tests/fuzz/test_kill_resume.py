@@ -24,10 +24,10 @@ SPEC = """
 model = "toy"
 seed = 5
 samples = 2
-timesteps = 60
+timesteps = 200
 chunk_size = 2
 [fixed]
-n_agents = 500
+n_agents = 2000
 [sweep]
 emission = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 burn_rate = [0.0, 0.05]
@@ -72,7 +72,7 @@ def test_sigkill_at_random_points_then_resume_matches_an_uninterrupted_run(tmp_p
         deadline = time.monotonic() + 300
         while len(stored(out)) < target and proc.poll() is None:
             assert time.monotonic() < deadline, "the run made no progress"
-            time.sleep(rng.uniform(0.0, 0.05))
+            time.sleep(rng.uniform(0.0, 0.01))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         now = stored(out)
