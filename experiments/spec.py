@@ -24,6 +24,13 @@ Optional keys: ``description``, ``claims`` (ids in seeds/claims.toml), ``chunk_s
 per chunk, default 1000), ``layout`` (``packed``, ``per_point`` or ``per_sample``),
 ``common_random_numbers`` (default false) and a ``[design]`` table for sampled designs (see
 :mod:`experiments.design`). Every error names the file, the key and what is wrong.
+
+A parameter naming a data file (such as the governance model's ``balances_csv``) resolves
+relative to the spec file, like ``output``; the file must be a regular file under the spec's
+folder, the project's ``data/`` folder or the app's upload folder, and is read and checked before
+anything runs (see :mod:`mechanisms.core.datafiles`). A spec file itself is read the same safe way:
+a regular file of at most :data:`MAX_SPEC_BYTES` bytes of UTF-8, nested at most :data:`MAX_DEPTH`
+levels; numbers must be finite.
 """
 from __future__ import annotations
 

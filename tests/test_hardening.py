@@ -384,14 +384,17 @@ def test_sigkilled_parent_takes_its_pool_workers_with_it(tmp_path):
     wait_for(lambda: not any(alive(w) for w in workers), timeout=60)
 
 
-def test_sigterm_ends_cleanly_and_keeps_finished_chunks(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_ends_cleanly_and_keeps_finished_chunks(tmp_path, workers):
     path = write(tmp_path, SLOW)
-    proc = subprocess_cli(["run", str(path), "--quiet"])
+    proc = subprocess_cli(["run", str(path), "--quiet", "--workers", workers])
     wait_for(lambda: len(chunk_files(tmp_path)) >= 1)
+    pool = [c for c in children(proc.pid) if alive(c)]
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM and "interrupted: finished chunks are kept" in err
     assert "Traceback" not in err and chunk_files(tmp_path) and not list((tmp_path / "out").rglob("*.tmp"))
+    assert not any(alive(c) for c in pool)  # the pool was stopped, not left running
 
 
 def test_dask_folders_of_killed_runs_are_removed(tmp_path, monkeypatch):
