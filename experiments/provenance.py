@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mechanisms.core import get_model
+from mechanisms.core import datafiles, get_model
 
 from .spec import Spec
 
@@ -63,6 +63,7 @@ def provenance(spec: Spec, points: list[dict[str, Any]]) -> dict[str, Any]:
         "spec_source": spec.source,
         "swept": spec.swept_names(),
         "points": points,
+        "data_files": datafiles.fingerprints(model.schema, points),  # path -> SHA-256 of its content
         "seed": spec.seed,
         "samples": spec.samples,
         "timesteps": spec.timesteps,

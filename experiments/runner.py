@@ -84,7 +84,7 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
     order = sorted(range(len(points)), key=group_key)  # stable: keeps point order inside a group
     chunks: list[Chunk] = []
     module = model_module(model.name)
-    files = data_fingerprints(model.schema, points)
+    files = datafiles.fingerprints(model.schema, points)
     for _, ids in groupby(order, key=group_key):
         rows = [Row(pid, points[pid], s) for pid in ids for s in range(spec.samples)]
         for start in range(0, len(rows), spec.chunk_size):
@@ -94,13 +94,6 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
                       spec.seed, spec.common_random_numbers, spec.layout)
             )
     return chunks
-
-
-def data_fingerprints(schema, points: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """Content hash of every data file the points name (parameters with a ``loader``), by path."""
-    names = [p.name for p in schema if p.loader is not None]
-    paths = {point[n] for point in points for n in names if point[n]}
-    return {path: datafiles.fingerprint(path) for path in sorted(paths)}
 
 
 def _chunk_id(spec: Spec, version: str, rows: Sequence[Row], files: dict[str, str] | None = None) -> str:

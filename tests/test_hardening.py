@@ -4,6 +4,7 @@ User mistakes end in one ``error:`` line naming file, key, value and allowed ran
 traceback; nothing hangs; no stale chunk is reused; no worker outlives its parent.
 """
 import errno
+import hashlib
 import json
 import os
 import pickle
@@ -158,6 +159,8 @@ def test_changed_csv_under_the_same_path_never_reuses_chunks(tmp_path, capsys):
     path = gov_spec(tmp_path)
     before = {c.chunk_id for c in plan_chunks(load_spec(path), load_spec(path).points())}
     assert main(["run", str(path), "--quiet"]) == 0
+    prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert prov["data_files"] == {str(csv): hashlib.sha256(csv.read_bytes()).hexdigest()}
     csv.write_text(SAMPLE_CSV.read_text().replace("250000", "260000"))
     after = {c.chunk_id for c in plan_chunks(load_spec(path), load_spec(path).points())}
     assert before.isdisjoint(after)

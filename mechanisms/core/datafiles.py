@@ -117,6 +117,13 @@ def _fingerprint(path: str, mtime_ns: int, size: int, inode: int) -> str:
     return hashlib.sha256(read_bytes(path)).hexdigest()
 
 
+def fingerprints(schema, points: Sequence[dict]) -> dict[str, str]:
+    """SHA-256 of every data file that ``points`` name (parameters with a ``loader``), by path."""
+    names = [p.name for p in schema if p.loader is not None]
+    paths = {point[n] for point in points for n in names if point[n]}
+    return {path: fingerprint(path) for path in sorted(paths)}
+
+
 def file_key(path: str | Path) -> tuple[str, int, int]:
     """``(real path, mtime_ns, size)`` of an allowed regular file: a cache key for a model's loader."""
     info = _regular_size(Path(path))
