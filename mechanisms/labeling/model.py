@@ -14,7 +14,7 @@ from .params import SCHEMA
 from .policies import p_adapt, p_label_and_pay
 from .state import initial_state
 
-AGENT_STATE = ("strategy", "skill", "active", "stake", "profit", "gold_seen", "gold_correct", "cum_reward",
+AGENT_STATE = ("strategy", "skill", "active", "joined", "stake", "profit", "gold_seen", "gold_correct", "cum_reward",
                "cum_correct", "ds_counts", "bonds")
 
 BLOCKS = [
@@ -51,6 +51,7 @@ BLOCKS = [
         "variables": {
             "strategy": u.take("strategy"),
             "active": u.take("active"),
+            "joined": u.take("joined"),
             "profit": u.take("profit"),
             "stake": u.take("stake"),
             "stake_deposited": u.s_stake_deposited,

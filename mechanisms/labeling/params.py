@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from mechanisms.core import Param, Schema, require
 
 from .rewards import RULES
+from .yuma import VARIANTS
 
 
 def _check_shares(p: Mapping[str, Any]) -> None:
@@ -57,6 +58,12 @@ SCHEMA = Schema(
         Param("gold_threshold", 0.6, "smoothed gold accuracy needed to be paid (gold rule)", low=0.0, high=1.0),
         Param("validator_accuracy", 0.9, "chance an honest validator's own audit label is right (yuma rule)",
               low=0.0, high=1.0),
+        Param("yuma_variant", "subtensor", "Yuma bond update: subtensor's original run_epoch, Yuma 3, or Yuma 3 "
+              "with liquid alpha (see yuma.py)", kind="choice", choices=VARIANTS),
+        Param("alpha_low", 0.7, "lowest liquid-alpha bond EMA rate (yuma3_liquid)", low=0.0, high=1.0),
+        Param("alpha_high", 0.9, "highest liquid-alpha bond EMA rate (yuma3_liquid)", low=0.0, high=1.0),
+        Param("alpha_steepness", 1000.0, "steepness of liquid alpha's sigmoid (subtensor units; /100 in the "
+              "exponent)", low=0.0, high=1e5),
         Param("kappa", 0.5, "stake share that must support a weight in Yuma consensus", low=0.0, high=1.0),
         Param("bond_alpha", 0.1, "EMA rate of Yuma bonds", low=0.0, high=1.0),
         Param("bond_penalty", 1.0, "Yuma bonds penalty beta on weight above consensus", low=0.0, high=1.0),

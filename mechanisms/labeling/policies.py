@@ -138,7 +138,8 @@ def pay(params, state, labels, workers, tasks, plurality) -> dict[str, np.ndarra
         weights = validator_weights(labels, workers, audit, n, params["n_classes"],
                                     np.broadcast_to(cartel_validator, audit.shape[:2]), cartel_member)
         result = yuma_epoch(weights, validator_stake(params), bonds, params["kappa"], params["bond_penalty"],
-                            params["bond_alpha"])
+                            params["bond_alpha"], params["yuma_variant"], params["alpha_low"], params["alpha_high"],
+                            params["alpha_steepness"], registered=state["joined"])
         bonds = result.bonds
         take = params["validator_take"][:, None]
         has_weight = result.incentive.sum(axis=1) > 0
@@ -219,7 +220,7 @@ def p_adapt(params, substep, history, state, *args):
     new_stake = np.where(new_active, required, 0.0)
     deposits = np.where(new_active, required - np.where(active, state["stake"], 0.0), 0.0)
     returned = np.where(active & ~new_active, state["stake"], 0.0)
-    return {"strategy": new_strategy, "active": new_active, "profit": new_profit, "stake": new_stake,
+    return {"strategy": new_strategy, "active": new_active, "joined": new_active & ~active, "profit": new_profit, "stake": new_stake,
             "deposits": deposits.sum(axis=1), "returned": returned.sum(axis=1)}
 
 

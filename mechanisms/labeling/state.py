@@ -55,6 +55,7 @@ def initial_state(params, rng: BatchRNG) -> dict[str, np.ndarray]:
         "strategy": strategy,
         "skill": skill,
         "active": active,
+        "joined": active.copy(),
         "stake": stake,
         "profit": np.zeros((batch, n)),
         "gold_seen": np.zeros((batch, n)),
