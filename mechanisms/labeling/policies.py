@@ -163,7 +163,8 @@ def draw_validation(params, state, tasks) -> dict[str, np.ndarray]:
     own = np.where(u_right < params["validator_accuracy"][:, None, None], truth, (truth + wrong) % k)
     cost = params["audit_cost"][:, None]
     budget = np.where(validator_funded(params), params["validator_budget"][:, None], 0.0)
-    affordable = np.where(cost > 0, budget / np.where(cost > 0, cost, 1.0) / tasks["n_demanded"][:, None], np.inf)
+    with np.errstate(over="ignore"):  # a tiny audit cost makes any budget unlimited
+        affordable = np.where(cost > 0, budget / np.where(cost > 0, cost, 1.0) / tasks["n_demanded"][:, None], np.inf)
     rate = np.where(state["validator_copying"], 0.0, np.minimum(params["audit_rate"][:, None], affordable))
     rate[:, 0] = 0.0  # the cartel's validator weights its members without auditing
     audited = (u_audit < rate[:, :, None]) & tasks["demanded"][:, None, :]
@@ -373,9 +374,16 @@ def p_adapt(params, substep, history, state, *args):
     returned = np.where(active & ~new_active, state["stake"], 0.0)
     honest_validator = np.arange(v)[None, :] >= 1
     mode = state["validator_copying"].astype(np.int64)
-    v_imitated = _imitate(state["validator_profit"], mode, np.broadcast_to(honest_validator, mode.shape), v_peer, v_u)
+    # validators compare returns per unit of stake (a big validator earns more whatever it does)
+    stake = validator_stake(params)
+    yield_ = state["validator_profit"] / np.where(stake > 0, stake, 1.0)
+    v_imitated = _imitate(yield_, mode, np.broadcast_to(honest_validator, mode.shape), v_peer, v_u)
     mode = np.where(v_revise, v_imitated, mode)
     mode = np.where(v_explore & honest_validator, 1 - mode, mode)
+    # a validator with no audit budget cannot take up auditing once it has found copying
+    cost = params["audit_cost"][:, None]
+    can_audit = validator_funded(params) & ((params["validator_budget"][:, None] > 0) | (cost == 0))
+    mode = np.where(state["validator_copying"] & ~can_audit, 1, mode)
     # validators exist only under the yuma rule; elsewhere their mode never changes
     copying = ((mode == 1) & honest_validator) if params["reward_rule"] == "yuma" else state["validator_copying"]
     return {"strategy": new_strategy, "active": new_active, "joined": new_active & ~active, "profit": new_profit,
