@@ -186,3 +186,13 @@ def test_label_demand_shrinks():
     tasks = draw_tasks(params, np.array([5.0]))
     assert tasks["n_demanded"][0] == round(30 * 0.8 ** 5)
     np.testing.assert_allclose(frame[frame.timestep == 6]["relative_accuracy"], 1.0)
+
+
+def test_min_emission_per_sample_searches_each_sample_on_its_own_draws():
+    import pandas as pd
+    runs = pd.DataFrame({"reward_rule": ["gold"] * 6, "sample": [0, 0, 0, 1, 1, 1],
+                         "emission": [1000.0, 2000.0, 3000.0] * 2,
+                         "relative_accuracy": [0.8, 0.9, 1.0, 0.95, 0.99, 1.0]})
+    from mechanisms.labeling.metrics import min_emission_per_sample
+    out = min_emission_per_sample(runs, 0.9).set_index("sample")["min_emission"]
+    assert out[0] == pytest.approx(2000.0) and out[1] == pytest.approx(1000.0)

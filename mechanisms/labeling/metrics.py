@@ -231,3 +231,23 @@ def min_emission_for_target(emissions, relative_accuracy, target: float) -> floa
     lo, hi = sustained[first - 1], sustained[first]
     frac = (target - lo) / (hi - lo) if hi > lo else 1.0
     return float(e[first - 1] + frac * (e[first] - e[first - 1]))
+
+
+def min_emission_per_sample(runs, target: float, metric: str = "relative_accuracy", by: str = "reward_rule"):
+    """Per ``by`` group and sample, :func:`min_emission_for_target` over the emission sweep.
+
+    ``runs`` is a DataFrame with one row per run (columns ``by``, ``emission``, ``sample`` and
+    ``metric``, e.g. the last timestep of a results.parquet). Under common random numbers sample
+    ``s`` at every emission shares its draws, so each sample gives one search on one set of draws;
+    the spread over samples is the interval. Returns a DataFrame (``by``, ``sample``,
+    ``min_emission``), ``inf`` where the sample never sustains the target.
+    """
+    import pandas as pd
+
+    rows = []
+    for (group, sample), part in runs.groupby([by, "sample"], sort=True):
+        part = part.sort_values("emission")
+        rows.append({by: group, "sample": sample,
+                     "min_emission": min_emission_for_target(part["emission"].to_numpy(), part[metric].to_numpy(),
+                                                             target)})
+    return pd.DataFrame(rows)
