@@ -196,3 +196,20 @@ def test_min_emission_per_sample_searches_each_sample_on_its_own_draws():
     from mechanisms.labeling.metrics import min_emission_per_sample
     out = min_emission_per_sample(runs, 0.9).set_index("sample")["min_emission"]
     assert out[0] == pytest.approx(2000.0) and out[1] == pytest.approx(1000.0)
+
+
+def test_copiers_copy_the_consensus_revealed_commit_reveal_delay_epochs_late():
+    # every honest validator copies; the history holds one-hot consensus on labelers 1, 2, 3
+    # (newest first): with delay 2 the copied weights are the oldest, so only labeler 3 is paid
+    from mechanisms.labeling.policies import draw_validation, yuma_pay
+    params, state = epoch_state(samples=1, reward_rule="yuma", n_labelers=10, n_tasks=4, labels_per_task=2,
+                                n_validators=4, commit_reveal_delay=2, initial_participation=1.0)
+    history = np.zeros((1, 3, 10))
+    for slot, labeler in enumerate((1, 2, 3)):
+        history[0, slot, labeler] = 1.0
+    state = {**state, "consensus_history": history, "validator_copying": np.array([[False, True, True, True]])}
+    tasks, workers, noise, labels, effort, honest = one_epoch(params, state)
+    out = yuma_pay(params, state, labels, workers, params["emission"].astype(float),
+                   draw_validation(params, state, tasks))
+    assert out["payments"][0, 3] > 0 and np.count_nonzero(out["payments"][0]) == 1
+    np.testing.assert_array_equal(out["consensus_history"][0, 1:], history[0, :2])
