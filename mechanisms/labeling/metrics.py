@@ -126,6 +126,13 @@ def row_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 MV, DS, CEIL_MV, CEIL_DS, TASKS = range(5)
 
 
+def accuracy_counts(truth, demanded, majority, dawid_skene, ceiling_majority, ceiling_dawid_skene) -> np.ndarray:
+    """This epoch's (B, 5) counts: demanded tasks right by each aggregate, then tasks demanded."""
+    right = [((labels == truth) & demanded).sum(axis=1)
+             for labels in (majority, dawid_skene, ceiling_majority, ceiling_dawid_skene)]
+    return np.stack([*right, demanded.sum(axis=1)], axis=1).astype(float)
+
+
 def push_window(window: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The (B, K, 5) window of per-epoch counts with this epoch's (B, 5) counts in front."""
     return np.concatenate([counts[:, None, :], window[:, :-1, :]], axis=1)

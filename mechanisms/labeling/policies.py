@@ -274,16 +274,13 @@ def p_label_and_pay(params, substep, history, state, *args):
     ds = dawid_skene(labels, workers, n, k, params["ds_iterations"], prior_counts=state["ds_counts"], smoothing=0.01)
     ds_ceiling = dawid_skene(honest, workers, n, k, params["ds_iterations"], prior_counts=state["ds_counts_ceiling"],
                              smoothing=0.01)
-    demanded, truth = tasks["demanded"], tasks["truth"]
-    ds_right = (ds.labels == truth) & demanded
-    counts = np.stack([((plurality == truth) & demanded).sum(axis=1), ds_right.sum(axis=1),
-                       ((ceiling_plurality == truth) & demanded).sum(axis=1),
-                       ((ds_ceiling.labels == truth) & demanded).sum(axis=1), demanded.sum(axis=1)], axis=1)
-    window = m.push_window(state["accuracy_window"], counts.astype(float))
+    truth = tasks["truth"]
+    counts = m.accuracy_counts(truth, tasks["demanded"], plurality, ds.labels, ceiling_plurality, ds_ceiling.labels)
+    window = m.push_window(state["accuracy_window"], counts)
     memory = params["profit_memory"][:, None]
     epoch_paid = (paid["payments"].sum(axis=1) + paid["validator_payments"].sum(axis=1) + paid["owner_payment"]
                   + paid["gold_payment"])
-    correct_tasks = ds_right.sum(axis=1).astype(float)
+    correct_tasks = counts[:, m.DS]
     right_labels = per_worker_sum(labels == truth[:, :, None], workers, n)
     validator_profit_now = paid["validator_payments"] - paid["audit_spend"]
     v_memory = params["profit_memory"][:, None]
