@@ -124,11 +124,13 @@ SCHEMA = Schema(
         _assumed("stake_concentration", 1.0, "Zipf exponent of honest validator stake (stake_distribution = zipf)",
                  (0.0, 2.0), low=0.0, high=10.0),
         _subtensor("owner_cut", 0.18, "share of the pool paid to the subnet owner (yuma rule)",
-                   f"{SUBTENSOR}: SubtensorInitialSubnetOwnerCut = 11_796 (18%); run_coinbase.rs", low=0.0,
+                   f"{SUBTENSOR}: SubtensorInitialSubnetOwnerCut = 11_796 (18%); run_coinbase.rs; "
+                   "docs.bittensor.com/dynamic-tao/emission (18% owner, 41% miners, 41% validators)", low=0.0,
                    high=1.0),
         _subtensor("validator_take", 0.5, "share of the pool after the owner's cut paid to validators (yuma rule)",
                    "opentensor/subtensor@14bc6f9f pallets/subtensor/src/coinbase/run_coinbase.rs: miner cut 50% of "
-                   "alpha out (so 41% miners / 41% validators / 18% owner)", low=0.0, high=1.0),
+                   "alpha out (so 41% miners / 41% validators / 18% owner, as docs.bittensor.com/dynamic-tao/emission "
+                   "states)", low=0.0, high=1.0),
         _setting("yuma_variant", "subtensor", "Yuma bond update: subtensor's original run_epoch, Yuma 3, or Yuma 3 "
                  "with liquid alpha (yuma.py)", kind="choice", choices=VARIANTS),
         _subtensor("kappa", 0.5, "stake share that must support a weight in Yuma consensus",
