@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from mechanisms.core import ParameterError, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
+from mechanisms.labeling.model import conservation_laws
 from mechanisms.labeling.rewards import RULES
 
 MODEL = get_model("labeling")
@@ -63,6 +64,8 @@ def test_stakes_never_negative_in_agent_state():
             (policy,) = block["policies"].values()
             signal = policy(params, 0, [], state)
             state = {**state, **dict(f(params, 0, [], state, signal) for f in block["variables"].values())}
+            for law, holds in conservation_laws(params, state).items():
+                assert holds.all(), law
             assert np.all(state["stake"] >= 0)
             assert np.all(state["stake"][~state["active"]] == 0)
 

@@ -6,6 +6,8 @@ metric.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from mechanisms.core import Model, register
 from mechanisms.core.updates import updates_for
 
@@ -45,7 +47,7 @@ BLOCKS = [
     {
         "policies": {"adapt": p_adapt},
         "variables": {
-            **updates_for(("strategy", "active", "joined", "profit", "stake", "validator_copying", "participation",
+            **updates_for(("strategy", "skill", "active", "joined", "profit", "stake", "validator_copying", "participation",
                            "share_lazy_labelers", "share_ai_labelers", "share_copying_validators")),
             "stake_deposited": u.s_stake_deposited,
             "stake_returned": u.s_stake_returned,
@@ -53,6 +55,25 @@ BLOCKS = [
         },
     },
 ]
+
+
+def conservation_laws(params, state) -> dict[str, np.ndarray]:
+    """The model's token accounts, per sample (B,): True where each law holds.
+
+    Minted tokens are paid out (labelers, validators, subnet owner, gold-label makers) or held by
+    the treasury; labelers' stake deposited is locked, burned or returned; no stake is negative.
+    """
+    def close(a, b):
+        return np.isclose(a, b, rtol=1e-9, atol=1e-9 * np.maximum(1.0, np.abs(b)))
+
+    parts = state["paid_validators"] + state["paid_owner"] + state["paid_gold"]
+    return {
+        "minted = paid_out + treasury": close(state["minted"], state["paid_out"] + state["treasury"]),
+        "stake_deposited = stake_locked + burned + stake_returned":
+            close(state["stake_deposited"], state["stake_locked"] + state["burned"] + state["stake_returned"]),
+        "paid_out >= paid_validators + paid_owner + paid_gold": parts <= state["paid_out"] * (1 + 1e-12) + 1e-9,
+        "every stake >= 0": (state["stake"] >= 0).all(axis=1),
+    }
 
 
 # Seconds per work unit, measured at the defaults with 20 samples in a batch on the reference

@@ -40,7 +40,7 @@ AGENTS = (
     StateVar("validator_profit", "moving average of validator dividends minus audit spend", "agent", V,
              "tokens/epoch"),
     StateVar("accuracy_window", "per-epoch correct tasks (MV, DS, both ceilings) and tasks demanded, last "
-             "accuracy_window epochs", "aggregate", ("accuracy_window", 5)),
+             "accuracy_window epochs", "aggregate", ("accuracy_window", "5")),
     StateVar("epoch", "epochs completed", "aggregate", (), "epochs"),
 )
 STATE = AGENTS + tuple(StateVar(mt.name, mt.description, "aggregate", (), mt.unit) for mt in METRICS)
