@@ -55,9 +55,10 @@ def test_conservation_every_rule(rule):
     np.testing.assert_allclose(last["minted"], 10 * MODEL.schema["emission"].default)
 
 
-def test_stakes_never_negative_in_agent_state():
-    params = Batch((Row(0, point(reward_rule="gold", share_lazy=0.3, copy_share=0.1, share_ai=0.1,
-                                 gold_recognisable=0.5, slash_per_error=100.0), 0),)).cadcad_params(MODEL, 3, False)
+@pytest.mark.parametrize("rule", RULES)
+def test_conservation_laws_and_stakes_in_agent_state(rule):
+    params = Batch((Row(0, point(reward_rule=rule, slash_per_error=100.0, **EVERY_AGENT), 0),)).cadcad_params(
+        MODEL, 3, False)
     state = MODEL.initial_state(params, params["rng"])
     for _ in range(6):
         for block in MODEL.blocks:
