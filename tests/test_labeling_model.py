@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from mechanisms.core import ParameterError, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
+from mechanisms.labeling.model import conservation_laws
 from mechanisms.labeling.rewards import RULES
 
 MODEL = get_model("labeling")
@@ -25,29 +26,38 @@ def run(points, samples=2, timesteps=8, seed=11, packed=True, deepcopy_off=True)
 
 
 def check_accounts(frame: pd.DataFrame) -> None:
-    """minted = paid out + treasury; stake deposited = locked + burned + returned; nothing negative."""
+    """minted = paid out + treasury; stake deposited = locked + burned + returned; nothing negative;
+    every share within [0, 1]."""
     scale = max(1.0, frame["minted"].abs().max())
     np.testing.assert_allclose(frame["minted"], frame["paid_out"] + frame["treasury"], atol=1e-9 * scale)
+    parts = frame["paid_validators"] + frame["paid_owner"] + frame["paid_gold"]
+    assert (parts <= frame["paid_out"] + 1e-9 * scale).all()
     total = frame["stake_locked"] + frame["burned"] + frame["stake_returned"]
     np.testing.assert_allclose(frame["stake_deposited"], total, atol=1e-9 * max(1.0, frame["stake_deposited"].max()))
-    for column in ("paid_out", "treasury", "burned", "stake_locked", "stake_returned", "correct_labels"):
+    for column in ("paid_out", "paid_validators", "paid_owner", "paid_gold", "treasury", "burned", "stake_locked",
+                   "stake_returned", "correct_labels", "audit_spend"):
         assert (frame[column] >= -1e-9).all(), column
-    shares = ["accuracy_majority", "accuracy_dawid_skene", "reward_share_lazy", "reward_share_cartel",
-              "reward_share_sybil", "participation", "share_lazy_labelers", "gini_rewards"]
+    shares = [mt.name for mt in MODEL.metrics if mt.bounds == (0.0, 1.0)]
     values = frame[shares].to_numpy()
     assert np.all(np.isnan(values) | ((values >= -1e-12) & (values <= 1 + 1e-12)))
 
 
+EVERY_AGENT = {"cartel_share": 0.15, "sybil_share": 0.1, "share_lazy": 0.15, "copy_share": 0.1, "share_ai": 0.1,
+               "gold_recognisable": 0.5, "unfunded_validator_share": 0.5, "commit_reveal_delay": 2,
+               "demand_decay": 0.05, "equilibrium_check": True, "validator_adapt_rate": 0.3, "explore_rate": 0.05}
+
+
 @pytest.mark.parametrize("rule", RULES)
 def test_conservation_every_rule(rule):
-    frame = run([point(reward_rule=rule, cartel_share=0.2, sybil_share=0.1, share_lazy=0.2)], timesteps=10)
+    frame = run([point(reward_rule=rule, **EVERY_AGENT)], timesteps=10)
     check_accounts(frame)
     last = frame[frame.timestep == 10]
     np.testing.assert_allclose(last["minted"], 10 * MODEL.schema["emission"].default)
 
 
-def test_stakes_never_negative_in_agent_state():
-    params = Batch((Row(0, point(reward_rule="gold", share_lazy=0.5, slash_per_error=100.0), 0),)).cadcad_params(
+@pytest.mark.parametrize("rule", RULES)
+def test_conservation_laws_and_stakes_in_agent_state(rule):
+    params = Batch((Row(0, point(reward_rule=rule, slash_per_error=100.0, **EVERY_AGENT), 0),)).cadcad_params(
         MODEL, 3, False)
     state = MODEL.initial_state(params, params["rng"])
     for _ in range(6):
@@ -55,6 +65,8 @@ def test_stakes_never_negative_in_agent_state():
             (policy,) = block["policies"].values()
             signal = policy(params, 0, [], state)
             state = {**state, **dict(f(params, 0, [], state, signal) for f in block["variables"].values())}
+            for law, holds in conservation_laws(params, state).items():
+                assert holds.all(), law
             assert np.all(state["stake"] >= 0)
             assert np.all(state["stake"][~state["active"]] == 0)
 
@@ -71,7 +83,8 @@ def test_same_seed_same_numbers_and_different_seed_differs():
 def test_batch_layout_equivalence(rule):
     # Exact equality: every row draws from its own generator and all reductions are per row
     # (bincount, sparse products and sums keep each row's summation order whatever B is).
-    points = [point(reward_rule=rule, share_lazy=x, cartel_share=0.1) for x in (0.1, 0.4)]
+    points = [point(reward_rule=rule, share_lazy=x, cartel_share=0.1, copy_share=0.1, share_ai=0.1,
+                    equilibrium_check=True) for x in (0.1, 0.4)]
     packed = run(points, packed=True).sort_values(["point_id", "sample", "timestep"]).reset_index(drop=True)
     alone = run(points, packed=False).sort_values(["point_id", "sample", "timestep"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(packed, alone)
@@ -105,10 +118,16 @@ def test_flat_pay_lazy_takeover_and_gold_resists():
     lazy=st.floats(0.0, 0.4), cartel=st.floats(0.0, 0.3), sybil=st.floats(0.0, 0.2),
     emission=st.floats(0.0, 5000.0), effort=st.floats(0.0, 5.0), stake=st.floats(0.0, 50.0),
     slash=st.floats(0.0, 50.0), kappa=st.floats(0.0, 1.0), k=st.integers(2, 5),
+    copy=st.floats(0.0, 0.15), ai=st.floats(0.0, 0.15), recognisable=st.floats(0.0, 1.0),
+    variant=st.sampled_from(["subtensor", "yuma3", "yuma3_liquid"]), audit_cost=st.floats(0.0, 5.0),
+    budget=st.floats(0.0, 200.0), gold_cost=st.floats(0.0, 100.0),
 )
-def test_properties_over_parameter_space(rule, lazy, cartel, sybil, emission, effort, stake, slash, kappa, k):
+def test_properties_over_parameter_space(rule, lazy, cartel, sybil, emission, effort, stake, slash, kappa, k, copy,
+                                         ai, recognisable, variant, audit_cost, budget, gold_cost):
     p = point(reward_rule=rule, share_lazy=lazy, cartel_share=cartel, sybil_share=sybil, emission=emission,
-              effort_cost=effort, stake_required=stake, slash_per_error=slash, kappa=kappa, n_classes=k)
+              effort_cost=effort, stake_required=stake, slash_per_error=slash, kappa=kappa, n_classes=k,
+              copy_share=copy, share_ai=ai, gold_recognisable=recognisable, yuma_variant=variant,
+              audit_cost=audit_cost, validator_budget=budget, gold_cost=gold_cost, validator_adapt_rate=0.3)
     frame = run([p], samples=1, timesteps=4)
     check_accounts(frame)
     assert (frame["participation"] * SMALL["n_labelers"] >= SMALL["labels_per_task"] - 1e-9).all()

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from mechanisms.core import get_model
 from mechanisms.core.cadcad_run import Batch, Row
 from mechanisms.labeling.metrics import HONEST, LAZY_CONSTANT, LAZY_RANDOM
-from mechanisms.labeling.policies import answer, assign_labelers, draw_tasks, p_label_and_pay
+from mechanisms.labeling.policies import answer, assign_labelers, draw_answer_noise, draw_tasks, p_label_and_pay
 from mechanisms.labeling.rewards import (
     peer_prediction_payments,
     peer_prediction_scores,
@@ -39,9 +39,9 @@ def test_constant_reports_earn_no_expected_peer_prediction_bonus():
     # - P(an answer to another task is c), zero in expectation (Shnayder et al. 2016, Section 4).
     params, state = batch_params(400, reward_rule="peer", share_lazy=0.2)
     rng = params["rng"]
-    tasks = draw_tasks(params)
+    tasks = draw_tasks(params, state["epoch"])
     workers = assign_labelers(rng, state["active"], params["n_tasks"], params["labels_per_task"])
-    labels = answer(params, state, tasks, workers)
+    labels, _, _ = answer(params, state["strategy"], state["skill"], tasks, workers, draw_answer_noise(params))
     shape = (params["n_tasks"], params["labels_per_task"])
     scores = peer_prediction_scores(labels, workers, params["n_labelers"],
                                     rng.integers(size=shape, low=1, high=shape[1]),

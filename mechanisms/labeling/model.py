@@ -1,87 +1,104 @@
 """Registration of the data-labeling rewards model (``labeling``).
 
 Two blocks per epoch: (1) label and pay, (2) adapt. See :mod:`mechanisms.labeling` for what is
-modelled and why.
+modelled and why; :mod:`.state` declares every state variable, :mod:`.metrics` computes every
+metric.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from mechanisms.core import Model, register
+from mechanisms.core.updates import updates_for
 
 from . import __doc__ as FAMILY_DOC
 from . import updates as u
 from .metrics import METRICS
 from .params import SCHEMA
 from .policies import p_adapt, p_label_and_pay
-from .state import initial_state
+from .state import AGENT_STATE, STATE, initial_state
 
-AGENT_STATE = ("strategy", "skill", "active", "stake", "profit", "gold_seen", "gold_correct", "cum_reward",
-               "cum_correct", "ds_counts", "bonds")
+EPOCH_METRICS = tuple(mt.name for mt in METRICS if mt.name not in {
+    "participation", "share_lazy_labelers", "share_ai_labelers", "share_copying_validators", "correct_labels",
+    "minted", "paid_out", "paid_validators", "paid_owner", "paid_gold", "treasury", "burned", "stake_locked",
+    "stake_deposited", "stake_returned"})
 
 BLOCKS = [
     {
         "policies": {"label_and_pay": p_label_and_pay},
         "variables": {
+            **updates_for(("profit", "gold_seen", "gold_correct", "ds_counts", "ds_counts_ceiling", "bonds",
+                           "validator_scores", "consensus_history", "validator_profit", "accuracy_window", "epoch")
+                          + EPOCH_METRICS),
             "stake": u.s_stake_after_slash,
-            "profit": u.take("profit"),
-            "gold_seen": u.take("gold_seen"),
-            "gold_correct": u.take("gold_correct"),
-            "ds_counts": u.take("ds_counts"),
-            "bonds": u.take("bonds"),
             "cum_reward": u.s_cum_reward,
             "cum_correct": u.s_cum_correct,
-            "accuracy_majority": u.take("accuracy_majority"),
-            "accuracy_dawid_skene": u.take("accuracy_dawid_skene"),
             "correct_labels": u.s_correct_labels,
             "minted": u.s_minted,
             "paid_out": u.s_paid_out,
+            "paid_validators": u.s_paid_validators,
+            "paid_owner": u.s_paid_owner,
+            "paid_gold": u.s_paid_gold,
             "treasury": u.s_treasury,
             "burned": u.s_burned,
             "stake_locked": u.s_stake_locked_after_slash,
-            "cost_per_correct_label": u.s_cost_per_correct_label,
-            "cost_over_effort": u.s_cost_over_effort,
-            "reward_share_lazy": u.s_reward_share_lazy,
-            "reward_share_cartel": u.s_reward_share_cartel,
-            "reward_share_sybil": u.s_reward_share_sybil,
-            "gini_rewards": u.s_gini_rewards,
-            "reward_correct_corr": u.s_reward_correct_corr,
         },
     },
     {
         "policies": {"adapt": p_adapt},
         "variables": {
-            "strategy": u.take("strategy"),
-            "active": u.take("active"),
-            "profit": u.take("profit"),
-            "stake": u.take("stake"),
+            **updates_for(("strategy", "skill", "active", "joined", "profit", "stake", "validator_copying", "participation",
+                           "share_lazy_labelers", "share_ai_labelers", "share_copying_validators")),
             "stake_deposited": u.s_stake_deposited,
             "stake_returned": u.s_stake_returned,
             "stake_locked": u.s_stake_locked,
-            "participation": u.s_participation,
-            "share_lazy_labelers": u.s_share_lazy_labelers,
         },
     },
 ]
 
 
+def conservation_laws(params, state) -> dict[str, np.ndarray]:
+    """The model's token accounts, per sample (B,): True where each law holds.
+
+    Minted tokens are paid out (labelers, validators, subnet owner, gold-label makers) or held by
+    the treasury; labelers' stake deposited is locked, burned or returned; no stake is negative.
+    """
+    def close(a, b):
+        return np.isclose(a, b, rtol=1e-9, atol=1e-9 * np.maximum(1.0, np.abs(b)))
+
+    parts = state["paid_validators"] + state["paid_owner"] + state["paid_gold"]
+    return {
+        "minted = paid_out + treasury": close(state["minted"], state["paid_out"] + state["treasury"]),
+        "stake_deposited = stake_locked + burned + stake_returned":
+            close(state["stake_deposited"], state["stake_locked"] + state["burned"] + state["stake_returned"]),
+        "paid_out >= paid_validators + paid_owner + paid_gold": parts <= state["paid_out"] * (1 + 1e-12) + 1e-9,
+        "every stake >= 0": (state["stake"] >= 0).all(axis=1),
+    }
+
+
 # Seconds per work unit, measured at the defaults with 20 samples in a batch on the reference
-# machine: 9.1e-4 s (gold) to 1.0e-3 s (yuma) per sample-epoch for 96,800 units.
+# machine (model version 1.0): 9.1e-4 s (gold) to 1.0e-3 s (yuma) per sample-epoch for 96,800 units.
 SECONDS_PER_UNIT = 1.0e-8
 
 
 def cost(params) -> float:
-    """Seconds per sample per epoch: label slots times (EM iterations x classes + validator
-    audits), plus per-identity state (confusion counts, bonds), times :data:`SECONDS_PER_UNIT`."""
+    """Seconds per sample per epoch: label slots times (two Dawid-Skene runs of EM iterations x
+    classes + validator audits), plus per-identity state (two sets of confusion counts, bonds and
+    validator scores), times :data:`SECONDS_PER_UNIT`; the equilibrium check adds one more pay."""
     slots = params["n_tasks"] * params["labels_per_task"]
-    k = params["n_classes"]
-    per_slot = params["ds_iterations"] * k * 3 + params["n_validators"] + 20
-    per_identity = k * k + params["n_validators"] + 20
-    return SECONDS_PER_UNIT * float(slots * per_slot + params["n_labelers"] * per_identity)
+    k, v = params["n_classes"], params["n_validators"]
+    per_slot = 2 * params["ds_iterations"] * k * 3 + 2 * v + 30
+    per_identity = 2 * k * k + 4 * v + 20
+    work = slots * per_slot + params["n_labelers"] * per_identity
+    if params["equilibrium_check"]:
+        work += slots * (v + 20) + params["n_labelers"] * 3 * v
+    return SECONDS_PER_UNIT * float(work)
 
 
 MODEL = register(
     Model(
         name="labeling",
-        version="1.0",
+        version="2.0",
         title="Data-labeling rewards: which reward rule buys accurate labels cheaply",
         description=FAMILY_DOC,
         schema=SCHEMA,
@@ -90,5 +107,6 @@ MODEL = register(
         metrics=METRICS,
         agent_state=AGENT_STATE,
         cost=cost,
+        state=STATE,
     )
 )

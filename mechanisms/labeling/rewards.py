@@ -26,9 +26,11 @@ pool is then split in proportion to the scores (:func:`split_pool`). The rules:
     scores share the pool; a negative score is a fine at the same price per point, taken from
     stake and burned, so the expected payment is linear in the expected score.
 ``yuma``
-    Bittensor-style validator consensus (:mod:`mechanisms.labeling.yuma`): validators audit
-    labels and set weights, Yuma consensus turns them into labeler incentive and validator
-    dividends. See :func:`validator_weights`.
+    Bittensor's validator consensus (:mod:`mechanisms.labeling.yuma`): validators audit a share
+    of tasks (at a cost) or copy last epoch's consensus, and set weights; Yuma consensus turns them
+    into labeler incentive and validator dividends. See :func:`audit_agreement`.
+
+A label below zero marks an empty slot (a task not demanded this epoch): it scores nothing.
 """
 from __future__ import annotations
 
@@ -59,9 +61,9 @@ def split_pool(pool: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nda
     return payments, np.where(has, 0.0, pool)
 
 
-def flat_scores(workers: np.ndarray, n_workers: int) -> np.ndarray:
+def flat_scores(labels: np.ndarray, workers: np.ndarray, n_workers: int) -> np.ndarray:
     """Number of labels each labeler gave (pay per label)."""
-    return per_worker_sum(np.ones(workers.shape), workers, n_workers)
+    return per_worker_sum(labels >= 0, workers, n_workers)
 
 
 def agreement_scores(labels: np.ndarray, workers: np.ndarray, plurality: np.ndarray, n_workers: int) -> np.ndarray:
@@ -77,7 +79,7 @@ def gold_check(
     n_workers: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gold answers seen and gold answers correct this epoch, each (B, N)."""
-    gold = np.broadcast_to(is_gold[:, :, None], labels.shape)
+    gold = np.broadcast_to(is_gold[:, :, None], labels.shape) & (labels >= 0)
     seen = per_worker_sum(gold, workers, n_workers)
     correct = per_worker_sum(gold & (labels == truth[:, :, None]), workers, n_workers)
     return seen, correct
@@ -111,23 +113,30 @@ def peer_prediction_scores(
     n_workers: int,
     peer_offset: np.ndarray,
     other_task_offset: np.ndarray,
+    n_demanded: np.ndarray | None = None,
 ) -> np.ndarray:
     """Correlated-agreement score per labeler, (B, N) (see the module docstring).
 
     ``peer_offset`` (B, T, S) in [1, S-1] picks the peer's slot on the same task;
     ``other_task_offset`` (B, T, S) in [1, T-1] picks a different task, whose answer in the
     peer's slot position is the baseline (never the labeler's own slot position, so a labeler is
-    not compared with itself unless it happens to sit in that slot of the other task).
+    not compared with itself unless it happens to sit in that slot of the other task). With
+    ``n_demanded`` (B,) only the first tasks hold labels, and the other task is drawn among them.
     """
-    _, n_tasks, n_slots = labels.shape
+    batch, n_tasks, n_slots = labels.shape
     task = np.arange(n_tasks)[None, :, None]
     slot = np.arange(n_slots)[None, None, :]
     peer_slot = (slot + peer_offset) % n_slots
     peer = np.take_along_axis(labels, peer_slot, axis=2)
-    rows = np.arange(labels.shape[0])[:, None, None]
-    baseline = labels[rows, (task + other_task_offset) % n_tasks, peer_slot]
+    rows = np.arange(batch)[:, None, None]
+    if n_demanded is None:
+        other = (task + other_task_offset) % n_tasks
+    else:
+        m = np.maximum(np.asarray(n_demanded), 2)[:, None, None]
+        other = (task + 1 + (other_task_offset - 1) % (m - 1)) % m
+    baseline = labels[rows, other, peer_slot]
     score = (labels == peer).astype(float) - (labels == baseline).astype(float)
-    return per_worker_sum(score, workers, n_workers)
+    return per_worker_sum(np.where(labels >= 0, score, 0.0), workers, n_workers)
 
 
 def peer_prediction_payments(pool: np.ndarray, scores: np.ndarray, stake: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -142,33 +151,28 @@ def peer_prediction_payments(pool: np.ndarray, scores: np.ndarray, stake: np.nda
     return payments, fines, unpaid
 
 
-def validator_weights(
+def audit_agreement(
     labels: np.ndarray,
     workers: np.ndarray,
     validator_labels: np.ndarray,
+    audited: np.ndarray,
     n_workers: int,
     n_classes: int,
-    cartel_validator: np.ndarray,
-    cartel_member: np.ndarray,
-) -> np.ndarray:
-    """Weights (B, V, N) that validators set on labelers.
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each validator learns from its audits: (above-chance agreement, audited labels), (B, V, N).
 
-    An honest validator labels every task itself (``validator_labels`` (B, V, T), its own noisy
-    judgement) and weights each labeler by its agreement above chance,
-    ``max(agreement - 1/K, 0)``, times its number of labels (so more correct work earns more).
-    A cartel validator (``cartel_validator`` (B, V) True) puts equal weight on every cartel
-    member (``cartel_member`` (B, N)) and none on anyone else.
+    A validator labels the tasks it audits itself (``validator_labels`` (B, V, T), its own noisy
+    judgement; ``audited`` (B, V, T)) and compares each labeler's answers on those tasks with its
+    own: the score is ``max(agreement rate - 1/K, 0)``, 0 for a labeler it did not audit.
     """
-    n_labels = flat_scores(workers, n_workers)  # (B, N)
+    used = labels >= 0
     n_validators = validator_labels.shape[1]
-    agree = np.stack(
-        [per_worker_sum(labels == validator_labels[:, v, :, None], workers, n_workers) for v in range(n_validators)],
-        axis=1,
-    )  # (B, V, N); a loop over validators, not agents
-    # in place on agree: (B, V, N) arrays are large, and these are the same operations in the same order
-    rate = np.divide(agree, np.maximum(n_labels, 1.0)[:, None, :], out=agree)
+    agree, seen = [], []
+    for v in range(n_validators):  # a loop over validators, not agents
+        on = used & audited[:, v, :, None]
+        agree.append(per_worker_sum(on & (labels == validator_labels[:, v, :, None]), workers, n_workers))
+        seen.append(per_worker_sum(on, workers, n_workers))
+    agree_a, seen_a = np.stack(agree, axis=1), np.stack(seen, axis=1)
+    rate = np.divide(agree_a, np.maximum(seen_a, 1.0), out=agree_a)
     above = np.maximum(np.subtract(rate, 1.0 / n_classes, out=rate), 0.0, out=rate)
-    weights = np.multiply(above, n_labels[:, None, :], out=above)
-    cartel = np.broadcast_to(cartel_member[:, None, :].astype(float), weights.shape)
-    np.copyto(weights, cartel, where=np.broadcast_to(cartel_validator[:, :, None], weights.shape))
-    return weights
+    return above, seen_a
