@@ -42,7 +42,7 @@ def test_spec_without_chunk_size_is_chunked_per_structural_group():
                                                    c.rows[0].params["n_agents"]) for c in chunks}
     assert by_group[10] == 60  # every row of the cheap group in one chunk
     assert by_group[10_000] == chunk_size_for(TOY, toy_point(10_000)) < 60
-    assert auto_chunk_size(spec) == by_group[10]  # the first group's size
+    assert auto_chunk_size(spec) == chunk_size_for(TOY, toy_point(10)) == MAX_AUTO_CHUNK  # first group
 
 
 def test_explicit_chunk_size_wins_and_round_trips():
