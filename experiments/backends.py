@@ -119,6 +119,18 @@ def _warn_on_malloc_settings(per_worker: dict[str, dict[str, str]]) -> None:
 
 
 @contextmanager
+def _unset(environ: dict[str, str | None]) -> Iterator[None]:
+    """Remove the variables ``environ`` unsets from this process while its cluster runs: spawned
+    workers inherit this process's environment, and Dask's nanny may have exported them here
+    before (it writes its pre-spawn variables into the process that starts workers)."""
+    saved = {k: os.environ.pop(k) for k, v in environ.items() if v is None and k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+@contextmanager
 def _client(workers: int, address: str | None, local_directory: Path | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
@@ -139,7 +151,7 @@ def _client(workers: int, address: str | None, local_directory: Path | None) -> 
 
     try:
         environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
-        with dask.config.set({"temporary-directory": str(folder), **environ}):
+        with dask.config.set({"temporary-directory": str(folder), **environ}), _unset(WORKER_ENVIRON):
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None,  # no dashboard; its bare HTTP health server on a free port:
