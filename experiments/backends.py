@@ -8,6 +8,14 @@ address. Dask rather than Ray: Dask distributed is pure-Python wheels (a small o
 ``pip install "tokensim[dask]"``), while Ray is a large binary wheel that is slow to install in CI
 and has fewer platforms. Every chunk carries its seeds, so the numbers are the same on any
 backend, any number of workers and any completion order.
+
+Workers allocate memory as a local process does. Dask's nanny exports ``MALLOC_TRIM_THRESHOLD_=65536``
+before it spawns a worker (its default ``distributed.nanny.pre-spawn-environ``). Setting any glibc
+malloc threshold switches off glibc's dynamic mmap threshold, so every numpy temporary above 128 KiB
+becomes a fresh ``mmap`` with its page faults; that made governance chunks 1.8-2.3x slower on a
+Dask worker than in a local process (benchmarks/results.md). A cluster started here unsets it
+(:data:`WORKER_ENVIRON`); on a remote cluster the workers must be started with the same setting
+(docs/scale.md), and :func:`dask_map` warns when they are not.
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -27,6 +36,11 @@ from mechanisms.core import TokensimError
 from .runner import Chunk, ChunkMap, local_map, run_chunk
 
 BACKENDS = ("local", "dask")
+
+# Set before a started cluster spawns its workers (``distributed.nanny.pre-spawn-environ``); None unsets
+# Dask's default. Dask's other defaults (OMP/MKL/OPENBLAS_NUM_THREADS=1) suit single-threaded workers.
+WORKER_ENVIRON: dict[str, str | None] = {"MALLOC_TRIM_THRESHOLD_": None}
+MALLOC_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
 
 
 def chunk_map(
@@ -88,6 +102,7 @@ def dask_map(
     from distributed import as_completed
 
     with _client(workers, address, local_directory) as client:
+        _warn_on_malloc_settings(client.run(worker_malloc_environ))
         keys = [f"tokensim-chunk-{i}-{c.chunk_id}-{uuid.uuid4().hex[:8]}" for i, c in enumerate(chunks)]
         pending = dict(zip(client.map(run_chunk, list(chunks), key=keys, pure=False), chunks))
         for future in as_completed(list(pending)):
@@ -117,6 +132,32 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+def worker_malloc_environ() -> dict[str, str]:
+    """The glibc malloc variables set in this process (run on each worker by :func:`dask_map`)."""
+    return {k: os.environ[k] for k in MALLOC_VARIABLES if k in os.environ}
+
+
+def _warn_on_malloc_settings(per_worker: dict[str, dict[str, str]]) -> None:
+    """Warn when a worker runs with a malloc trim threshold but no fixed mmap threshold (Dask's default)."""
+    slow = sorted(w for w, env in per_worker.items()
+                  if "MALLOC_TRIM_THRESHOLD_" in env and "MALLOC_MMAP_THRESHOLD_" not in env)
+    if slow:
+        warnings.warn(
+            f"{len(slow)} Dask worker(s) run with MALLOC_TRIM_THRESHOLD_={per_worker[slow[0]]['MALLOC_TRIM_THRESHOLD_']} "
+            "(Dask's default), which makes numpy-heavy chunks about 2x slower; start the workers with "
+            "DASK_CONFIG pointing at the setting in docs/scale.md (Remote cluster)", RuntimeWarning, stacklevel=3)
+
+
+@contextmanager
+def _unset(environ: dict[str, str | None]) -> Iterator[None]:
+    """Remove the variables ``environ`` unsets from this process while its cluster runs: spawned
+    workers inherit this process's environment, and Dask's nanny may have exported them here
+    before (it writes its pre-spawn variables into the process that starts workers)."""
+    saved = {k: os.environ.pop(k) for k, v in environ.items() if v is None and k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 @contextmanager
@@ -141,7 +182,8 @@ def _client(workers: int, address: str | None, local_directory: Path | None) -> 
     import dask
 
     try:
-        with dask.config.set({"temporary-directory": str(folder)}):
+        environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
+        with dask.config.set({"temporary-directory": str(folder), **environ}), _unset(WORKER_ENVIRON):
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None,  # no dashboard; its bare HTTP health server on a free port:

@@ -2,7 +2,8 @@
 write each finished chunk to Parquet, and merge the chunks into one result set.
 
 Chunks are the unit of work, storage and resumption. Rows (parameter point x sample) are grouped
-by their structural parameters, then cut into chunks of at most ``spec.chunk_size`` rows. A
+by their structural parameters, then cut into chunks of at most ``spec.chunk_size`` rows (when the
+spec does not set it, :func:`auto_chunk_size` picks it per group from the model's cost and memory). A
 chunk's id is a hash of everything that determines its numbers (model and version, timesteps,
 seed, seeding mode, and each row's full parameters and sample index), so a re-run with the same
 spec finds finished chunks on disk and skips them, while any change makes new ids. A data file
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import signal
 import threading
@@ -28,9 +30,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
-from mechanisms.core import TokensimError, datafiles, get_model
+from mechanisms.core import Model, TokensimError, datafiles, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
 from mechanisms.core.model import model_module
 from mechanisms.core.seeding import point_key
@@ -85,15 +88,48 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
     chunks: list[Chunk] = []
     module = model_module(model.name)
     files = datafiles.fingerprints(model.schema, points)
-    for _, ids in groupby(order, key=group_key):
+    for _, group in groupby(order, key=group_key):
+        ids = list(group)
         rows = [Row(pid, points[pid], s) for pid in ids for s in range(spec.samples)]
-        for start in range(0, len(rows), spec.chunk_size):
-            part = tuple(rows[start : start + spec.chunk_size])
+        size = spec.chunk_size or chunk_size_for(model, points[ids[0]])
+        for start in range(0, len(rows), size):
+            part = tuple(rows[start : start + size])
             chunks.append(
                 Chunk(_chunk_id(spec, model.version, part, files), model.name, module, part, spec.timesteps,
                       spec.seed, spec.common_random_numbers, spec.layout)
             )
     return chunks
+
+
+# The automatic chunk size (measured in benchmarks/results.md, "Chunk size"). A chunk-step of cadCAD
+# has a fixed cost (building records, aggregating policies, one Python call per block) of about 0.1-0.3 ms,
+# so a chunk should hold enough rows that their model work per step dwarfs it; but past a few tens of MB of
+# state per chunk, arrays fall out of the CPU caches and every temporary is a fresh page-faulted mmap.
+CHUNK_STEP_SECONDS = 0.01  # model work per chunk-step to aim for (seconds, by Model.cost)
+CHUNK_STATE_BYTES = 64 * 2**20  # at most this much initial state per chunk
+MAX_AUTO_CHUNK = 1000
+
+
+def chunk_size_for(model: Model, point: dict[str, Any]) -> int:
+    """Rows per chunk for a structural group whose first point is ``point``: enough rows that a
+    chunk's model work per step (``model.cost``) reaches :data:`CHUNK_STEP_SECONDS`, at most
+    :data:`CHUNK_STATE_BYTES` of state (measured on one sample's initial state) and
+    :data:`MAX_AUTO_CHUNK`. Depends only on the parameters, never on the machine or its load."""
+    by_cost = math.ceil(CHUNK_STEP_SECONDS / max(model.cost(point), 1e-12))
+    by_memory = CHUNK_STATE_BYTES // max(state_bytes(model, point), 1)
+    return int(max(1, min(MAX_AUTO_CHUNK, by_cost, by_memory)))
+
+
+def state_bytes(model: Model, point: dict[str, Any]) -> int:
+    """Bytes of one sample's initial state (every array the model keeps from step to step)."""
+    params = Batch((Row(0, point, 0),)).cadcad_params(model, 0, False)
+    state = model.initial_state(params, params["rng"])
+    return int(sum(np.asarray(v).nbytes for v in state.values()))
+
+
+def auto_chunk_size(spec: Spec) -> int:
+    """The chunk size the runner uses for ``spec``'s first structural group when it sets none."""
+    return chunk_size_for(get_model(spec.model), spec.points()[0])
 
 
 def _chunk_id(spec: Spec, version: str, rows: Sequence[Row], files: dict[str, str] | None = None) -> str:

@@ -21,7 +21,7 @@ timesteps to run with which seed::
     fee = { start = 0.0, stop = 1.0, step = 0.25 }              # arange, stop included
 
 Optional keys: ``description``, ``claims`` (ids in seeds/claims.toml), ``chunk_size`` (samples
-per chunk, default 1000), ``layout`` (``packed``, ``per_point`` or ``per_sample``),
+per chunk; default: chosen from the model's cost and memory, :func:`experiments.runner.auto_chunk_size`), ``layout`` (``packed``, ``per_point`` or ``per_sample``),
 ``common_random_numbers`` (default false) and a ``[design]`` table for sampled designs (see
 :mod:`experiments.design`). Every error names the file, the key and what is wrong.
 
@@ -74,7 +74,7 @@ class Spec:
     description: str = ""
     claims: tuple[str, ...] = ()
     output: Path | None = None
-    chunk_size: int = 1000
+    chunk_size: int | None = None  # None: chosen per structural group by the runner
     layout: str = "packed"
     common_random_numbers: bool = False
     design: Mapping[str, Any] = field(default_factory=dict)
@@ -104,10 +104,12 @@ class Spec:
         out: dict[str, Any] = {
             "model": self.model, "title": self.title, "description": self.description,
             "claims": list(self.claims), "seed": self.seed, "samples": self.samples,
-            "timesteps": self.timesteps, "metrics": list(self.metrics), "chunk_size": self.chunk_size,
+            "timesteps": self.timesteps, "metrics": list(self.metrics),
             "layout": self.layout, "common_random_numbers": self.common_random_numbers,
             "fixed": dict(self.fixed), "sweep": {k: list(v) for k, v in self.sweep.items()},
         }
+        if self.chunk_size is not None:
+            out["chunk_size"] = self.chunk_size
         if self.design:
             out["design"] = json.loads(json.dumps(self.design))
         if self.output is not None:
@@ -208,7 +210,7 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", folder: Path | N
         description=_typed(source, "description", data.get("description", ""), str),
         claims=_strings(source, "claims", data.get("claims", [])),
         output=None if output is None else Path(_typed(source, "output", output, str)),
-        chunk_size=integer("chunk_size", 1000, 1, 10_000_000),
+        chunk_size=integer("chunk_size", 1, 1, 10_000_000) if "chunk_size" in data else None,
         layout=layout,
         common_random_numbers=_typed(source, "common_random_numbers", data.get("common_random_numbers", False), bool),
         design=_typed(source, "design", data.get("design", {}), dict),

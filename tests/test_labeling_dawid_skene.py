@@ -123,3 +123,85 @@ def test_posteriors_and_confusions_are_distributions(seed, k, per_task):
     np.testing.assert_allclose(result.soft_counts.sum(axis=(1, 2, 3)), 12 * per_task)
     mv = majority_vote(labels, k)
     assert mv.min() >= 0 and mv.max() < k
+
+
+# ---------------------------------------------------------------- probability space vs log space
+# The E-step multiplies probabilities and falls back to log space for tasks whose likelihoods could
+# underflow (mechanisms/labeling/dawid_skene.py). Stated tolerance: identical labels and posteriors
+# within 1e-12 of the log-space computation (space="log", which is the previous implementation).
+
+def extreme_crowd(seed: int, k: int, per_task: int, n_tasks: int = 60, n_workers: int = 12, batch: int = 3):
+    """Near-deterministic workers (confusion entries down to 1e-9), adversarial ones that always
+    answer another class, and uniform spammers."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, size=(batch, n_tasks))
+    confusion = np.empty((batch, n_workers, k, k))
+    for w in range(n_workers):
+        if w % 3 == 0:
+            c = np.full((k, k), 1e-9) + np.eye(k)
+        elif w % 3 == 1:
+            c = np.full((k, k), 1e-9) + np.roll(np.eye(k), 1, axis=1)
+        else:
+            c = np.ones((k, k))
+        confusion[:, w] = c / c.sum(axis=1, keepdims=True)
+    workers = np.argsort(rng.random((batch, n_tasks, n_workers)), axis=2)[:, :, :per_task]
+    probs = confusion[np.arange(batch)[:, None, None], workers, truth[:, :, None]]
+    labels = (rng.random((batch, n_tasks, per_task, 1)) > probs.cumsum(axis=-1)).sum(axis=-1)
+    labels = np.minimum(labels, k - 1)
+    return labels, workers, n_workers
+
+
+def assert_close_to_log_space(labels, workers, n_workers, k, **kwargs):
+    fast = dawid_skene(labels, workers, n_workers, k, space="auto", **kwargs)
+    ref = dawid_skene(labels, workers, n_workers, k, space="log", **kwargs)
+    np.testing.assert_array_equal(fast.labels, ref.labels)
+    np.testing.assert_allclose(fast.posteriors, ref.posteriors, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.class_prior, ref.class_prior, rtol=0, atol=1e-12)
+    return fast, ref
+
+
+def test_probability_space_matches_log_space_on_synthetic_crowds():
+    for seed in range(3):
+        truth, labels, workers, n_workers, k = synthetic_crowd(seed=seed, batch=2, n_tasks=150)
+        prior = np.random.default_rng(seed).gamma(1.0, 2.0, size=(2, n_workers, k, k))
+        assert_close_to_log_space(labels, workers, n_workers, k, n_iter=20)
+        assert_close_to_log_space(labels, workers, n_workers, k, n_iter=20, prior_counts=prior, smoothing=0.01)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(2, 5), per_task=st.integers(1, 8),
+       smoothing=st.sampled_from([1e-10, 1e-3, 0.01, 1.0]))
+def test_probability_space_matches_log_space_on_extreme_crowds(seed, k, per_task, smoothing):
+    labels, workers, n_workers = extreme_crowd(seed, k, per_task)
+    assert_close_to_log_space(labels, workers, n_workers, k, n_iter=10, smoothing=smoothing)
+
+
+def test_tasks_that_would_underflow_take_the_log_space_posterior():
+    # Confusion entries of 1e-30 and 15 answers per task: every likelihood is 1e-450, zero in
+    # probability space. Those tasks get exactly the log-space posterior; the other tasks (entries
+    # of 0.2 to 0.8) stay in probability space.
+    from mechanisms.labeling.dawid_skene import UNDERFLOW, _e_step, answered_cells
+
+    rng = np.random.default_rng(0)
+    k, per_task, n_tasks, n_workers = 3, 15, 6, 20
+    workers = np.argsort(rng.random((2, n_tasks, n_workers)), axis=2)[:, :, :per_task]
+    labels = rng.integers(0, k, size=(2, n_tasks, per_task))
+    cells = answered_cells(labels, workers, n_workers, k)
+    confusion = np.vstack([rng.uniform(0.2, 0.8, size=(cells.key.size, k)), np.ones((1, k))])
+    tiny = np.isin(cells.answer_cell[:n_tasks], np.arange(cells.key.size))  # batch row 0's cells
+    confusion[np.unique(cells.answer_cell[:n_tasks][tiny])] *= 1e-30 * rng.uniform(1, 2, size=k)
+    prior = rng.dirichlet(np.ones(k), size=2)
+    fast = _e_step(cells, confusion, prior, 1e-10, "auto")
+    ref = _e_step(cells, confusion, prior, 1e-10, "log")
+    np.testing.assert_array_equal(fast[0], ref[0])  # batch row 0: all in log space, exactly
+    np.testing.assert_allclose(fast[1], ref[1], rtol=0, atol=1e-12)
+    assert np.isfinite(fast).all()
+    product = np.prod(confusion[cells.answer_cell], axis=1).reshape(2, n_tasks, k)
+    assert (product[0] == 0).all() and (product[1].sum(axis=-1) > UNDERFLOW).all()  # row 0 needed log space
+
+
+def test_space_is_validated():
+    import pytest
+
+    with pytest.raises(ValueError, match="space"):
+        dawid_skene(LABELS[None], WORKERS[None], 4, 3, space="linear")
