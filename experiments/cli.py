@@ -83,7 +83,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     stem = Path(args.out) if args.out else results_dir / "figures" / f"{metric}_{args.kind}"
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     paths = save_figure(chart, stem, formats)
-    stem.with_suffix(".bib").write_text(bibtex(prov, metric))
+    stem.with_suffix(".bib").write_text(bibtex(prov, metric, chart))
     for path in paths:
         print(f"figure: {path}")
     print(f"citation: {stem.with_suffix('.bib')}")

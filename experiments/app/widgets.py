@@ -162,7 +162,7 @@ def chart_with_export(chart: alt.Chart, frame: pd.DataFrame, provenance: Mapping
             download("CSV", lambda: csv_bytes(frame), f"{stem}.csv", f"dl:{key}:csv")
         with columns[len(FORMATS) + 1]:
             download("Parquet", lambda: parquet_bytes(frame, provenance), f"{stem}.parquet", f"dl:{key}:parquet")
-        entry = bibtex(provenance, metric)
+        entry = bibtex(provenance, metric, chart)
         with columns[len(FORMATS) + 2]:
             download("BibTeX", entry, f"{stem}.bib", f"dl:{key}:bib")
         st.code(entry, language="bibtex")

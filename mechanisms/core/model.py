@@ -86,6 +86,9 @@ class Model:
     machine (2 cores; see benchmarks/results.md), from the resolved parameters. Each model
     calibrates its own count of work by a measured constant, so costs compare across models; the
     app multiplies it by samples, timesteps and points to refuse runs that would take too long.
+
+    ``time_unit`` names what one timestep is (``"day"``, ``"epoch"``, ``"proposal"``), for the
+    time axis of figures.
     """
 
     name: str
@@ -99,6 +102,7 @@ class Model:
     agent_state: tuple[str, ...] = ()
     cost: CostFn = field(default=lambda params: 1e-4)
     state: tuple[StateVar, ...] = ()
+    time_unit: str = "timestep"
 
     @property
     def metric_names(self) -> list[str]:

@@ -50,5 +50,6 @@ MODEL = register(
         metrics=METRICS,
         agent_state=("holder_weight", "holder_staker"),
         cost=cost,
+        time_unit="day",
     )
 )

@@ -90,5 +90,6 @@ MODEL = register(
         metrics=METRICS,
         agent_state=AGENT_STATE,
         cost=cost,
+        time_unit="epoch",
     )
 )
