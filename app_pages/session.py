@@ -29,8 +29,8 @@ def page() -> None:
     kept = state.runs()
     st.caption(f"{len(kept)} finished runs: {', '.join(kept) or 'none yet'}.")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
-    download("Save the session", lambda: state.session_bytes(state.inputs(), state.runs()),
-             f"tokensim-session-{stamp}.zip", "dl:session")
+    values, runs = state.inputs(), dict(kept)  # captured now: the file is built when clicked, outside this run
+    download("Save the session", lambda: state.session_bytes(values, runs), f"tokensim-session-{stamp}.zip", "dl:session")
     st.file_uploader(f"Load a session file (at most {state.MAX_SESSION_BYTES // 2**20} MB)", type=["zip"],
                      key="upload:session", on_change=_load)
 

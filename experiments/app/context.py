@@ -32,8 +32,7 @@ class Context:
 def sidebar(models: dict[str, Model], skipped: dict[str, str]) -> Context:
     """The model and run settings, in the sidebar of every page."""
     st.sidebar.title("tokensim")
-    name = st.sidebar.radio("Model", list(models), key="model", format_func=lambda n: models[n].title,
-                            captions=[f"`{n}`" for n in models])
+    name = st.sidebar.radio("Model", list(models), key="model", captions=[m.title for m in models.values()])
     st.sidebar.subheader("Runs")
     samples = st.sidebar.number_input("Monte Carlo samples", 1, 100_000, DEFAULT_SETTINGS["samples"], key="samples",
                                       help="runs per scenario or parameter point, each with its own random stream")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import streamlit as st
@@ -64,10 +65,10 @@ def progress_panel(key: str, cancelled: str | None = None) -> Iterator[Callable[
 def execute(key: str, specs: list[Spec], record: dict[str, Any]) -> dict[str, Any]:
     """Run ``specs`` as run ``key`` (``record``: what the page keeps with the results) under a
     progress panel, recorded as pending until it finishes; returns the finished run."""
-    folder = run_folder(_session_id(), key)
     total = sum(len(s.points()) * s.samples for s in specs)
-    entry = state.pending().setdefault(key, {**record, "folder": str(folder), "total": total, "cancelled": False})
+    entry = state.pending().setdefault(key, {**record, "folder": str(run_folder(_session_id(), key)), "total": total})
     entry["cancelled"] = False
+    folder = Path(entry["folder"])  # a resumed run reuses the chunks its folder holds
     entry.setdefault("started", time.time())
 
     with progress_panel(key) as report:
@@ -87,8 +88,6 @@ def execute(key: str, specs: list[Spec], record: dict[str, Any]) -> dict[str, An
 
 def _partial(key: str, entry: dict[str, Any]) -> dict[str, Any] | None:
     """The finished part of a pending run, as a run record marked ``partial``."""
-    from pathlib import Path
-
     specs = [parse_spec(d, "interrupted run") for d in entry["specs"]]
     found = [partial_result(s, Path(entry["folder"]) / str(i)) for i, s in enumerate(specs)]
     if not any(found):
@@ -162,6 +161,7 @@ def run_button(model: Model, specs: list[Spec] | None, data: list[dict], label: 
         st.caption(f"{points} {noun} x {specs[0].samples} samples; estimated {estimate:.3g} s of compute "
                    f"(limit {COST_LIMIT:.3g} s){measured}.")
     partial = pending_panel(run_key, noun)
+    kept = state.runs().get(run_key)  # a resumed run has just finished
     blocked = run_key in state.pending()
     clicked = st.button(label, type="primary", key=key, disabled=not specs or blocked,
                         help="Resume or discard the interrupted run first" if blocked else None)

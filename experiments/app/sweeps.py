@@ -1,6 +1,7 @@
 """Sweeps over one or two parameters, built as ordinary specs (what "copy as spec" writes)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -107,14 +108,22 @@ def default_range(param: Param, model: Model | None = None, base: Mapping[str, A
 
     def edge(inside: float, outside: float) -> float:
         """The feasible value nearest the boundary between ``inside`` and ``outside`` (bisection),
-        rounded to three significant digits when that is still feasible."""
+        rounded toward the inside to three, else two, significant digits if that is feasible
+        (a bound such as 0.9 may fail the model's own float arithmetic, 0.9 + 0.05 > 0.95)."""
         for _ in range(40):
             middle = cast((inside + outside) / 2)
             if middle in (inside, outside):
                 break
             inside, outside = (middle, outside) if feasible(model, base, param.name, middle) is None else (inside, middle)
-        nice = cast(float(f"{inside:.3g}"))
-        return float(nice if feasible(model, base, param.name, nice) is None else inside)
+        for digits in (3, 2):
+            if inside == 0:
+                break
+            unit = 10.0 ** (math.floor(math.log10(abs(inside))) - digits + 1)
+            nice = cast((math.floor if outside > inside else math.ceil)(inside / unit) * unit)
+            nice = cast(float(f"{nice:.{digits}g}"))
+            if feasible(model, base, param.name, nice) is None:
+                return float(nice)
+        return float(inside)
 
     start = edge(cast(grid[lo]), cast(grid[lo - 1])) if lo > 0 else float(cast(grid[lo]))
     stop = edge(cast(grid[hi]), cast(grid[hi + 1])) if hi < len(grid) - 1 else float(cast(grid[hi]))
