@@ -58,4 +58,5 @@ def main() -> None:
     navigation.run()
 
 
-main()
+if __name__ == "__main__":  # streamlit runs the script as __main__; a spawned worker process imports it as __mp_main__
+    main()

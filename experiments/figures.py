@@ -150,15 +150,29 @@ def _order(frame: pd.DataFrame, column: str) -> list:
 
 
 def _color(color: str | None, frame: pd.DataFrame | None = None, legend: bool = True, provenance=None):
-    """The colour encoding: the palette in the order of ``color``'s values; ``legend=False`` for
-    layers (bands) whose paler colours must not appear in the legend."""
+    """The colour encoding: the palette in the order of ``color``'s values. ``legend=False`` gives
+    the ``fill`` channel instead, for bands: their paler colours stay out of the legend, which
+    shows the lines' own colours."""
     if not color:
         return alt.value(PALETTE[3])
     domain = _order(frame, color) if frame is not None else alt.Undefined
     range_ = list(PALETTE[: len(domain)]) if frame is not None and len(domain) <= len(PALETTE) else alt.Undefined
+    scale = alt.Scale(domain=domain, range=range_)
+    if not legend:
+        return alt.Fill(f"{color}:N", scale=scale, sort=domain, legend=None)
     title = _param_label(provenance, color) if provenance is not None else color
-    return alt.Color(f"{color}:N", scale=alt.Scale(domain=domain, range=range_), sort=domain,
-                     legend=alt.Legend(title=title) if legend else None)
+    return alt.Color(f"{color}:N", scale=scale, sort=domain, legend=alt.Legend(title=title, symbolType="stroke"))
+
+
+def _lines_legend(layers: alt.LayerChart) -> alt.LayerChart:
+    """Keep the legend of the lines (``color``) separate from the bands' ``fill``, which has none;
+    merged, the bands' ``legend=None`` would hide the legend altogether."""
+    return layers.resolve_legend(fill="independent", color="independent")
+
+
+def _band_color(color: str | None, frame: pd.DataFrame) -> dict:
+    """A band's encoding: ``fill`` in the lines' colours, never in the legend."""
+    return {"fill": _color(color, frame, legend=False)} if color else {"color": _color(None)}
 
 
 def timeseries(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None,
@@ -170,10 +184,10 @@ def timeseries(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, 
     base = alt.Chart(stats).encode(x=alt.X("timestep:Q", title=_time_label(provenance)))
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("p05:Q", title=f"{_label(provenance, metric)}: median, 5-95%", scale=_y_scale(provenance, metric)),
-        y2="p95:Q", color=_color(color, frame, legend=False))
+        y2="p95:Q", **_band_color(color, frame))
     line = base.mark_line(strokeWidth=2).encode(y="median:Q", color=_color(color, frame, provenance=provenance))
     pooled = _pooled(frame, provenance, [color, facet])
-    return _titled(_finish(band + line, facet), provenance, metric, pooled)
+    return _titled(_finish(_lines_legend(band + line), facet), provenance, metric, pooled)
 
 
 def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, color: str | None = None,
@@ -190,11 +204,11 @@ def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: st
                                            axis=alt.Axis(values=ticks, labelAngle=0, format="~g")))
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("low:Q", title=f"{_label(provenance, metric)}, mean and 95% CI", scale=_y_scale(provenance, metric)),
-        y2="high:Q", color=_color(color, stats, legend=False))
+        y2="high:Q", **_band_color(color, stats))
     line = base.mark_line(point=True, strokeWidth=2).encode(
         y="mean:Q", color=_color(color, stats, provenance=provenance), tooltip=[*keys, "mean", "low", "high", "count"])
     pooled = _pooled(frame, provenance, [x, color, facet])
-    return _titled(_finish(band + line, facet), provenance, metric, pooled)
+    return _titled(_finish(_lines_legend(band + line), facet), provenance, metric, pooled)
 
 
 def heatmap(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, y: str,

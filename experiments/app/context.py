@@ -36,7 +36,8 @@ def sidebar(models: dict[str, Model], skipped: dict[str, str]) -> Context:
     st.sidebar.subheader("Runs")
     samples = st.sidebar.number_input("Monte Carlo samples", 1, 100_000, DEFAULT_SETTINGS["samples"], key="samples",
                                       help="runs per scenario or parameter point, each with its own random stream")
-    timesteps = st.sidebar.number_input(f"Timesteps ({models[name].time_unit}s)", 1, 100_000,
+    unit = models[name].time_unit
+    timesteps = st.sidebar.number_input("Timesteps" + (f" ({unit}s)" if unit != "timestep" else ""), 1, 100_000,
                                         DEFAULT_SETTINGS["timesteps"], key="timesteps")
     seed = st.sidebar.number_input("Seed", 0, 2**31 - 1, DEFAULT_SETTINGS["seed"], key="seed")
     crn = st.sidebar.checkbox("Common random numbers", DEFAULT_SETTINGS["crn"], key="crn",
