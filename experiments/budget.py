@@ -4,9 +4,13 @@ The CLI and the app check the same estimates (the app with its own, lower cost l
 that would take hours or exhaust memory is refused up front with what to reduce, instead of
 failing with a ``MemoryError`` after minutes of work. ``tokensim run --force`` runs it anyway.
 
-- **Compute**: ``Model.cost(point)`` seconds per sample per timestep x timesteps x samples, plus
-  ``Model.setup_cost(point)`` once per parameter point (the learning controller's training),
-  summed over the points. Limit: :data:`COST_LIMIT` (``TOKENSIM_COST_LIMIT`` overrides).
+- **Compute**: per chunk, ``a + timesteps x (b + k x sum over its rows of Model.cost)`` seconds,
+  plus ``Model.setup_cost(point)`` once per parameter point (the learning controller's training).
+  ``a`` is a chunk's fixed cost (initial state, cadCAD set-up, storage), ``b`` cadCAD's overhead per
+  chunk-timestep and ``k`` scales the model's own per-sample-timestep cost; they are fitted per model
+  from the runner's own chunk timings by ``benchmarks/app_estimates.py`` and stored in
+  ``cost_calibration.json`` next to this file (a model without an entry gets ``a = b = 0, k = 1``).
+  Limit: :data:`COST_LIMIT` (``TOKENSIM_COST_LIMIT`` overrides).
 - **Memory**: the runner holds one chunk per worker at a time. A chunk of ``r`` rows holds ``r``
   samples' state (from the model's declared state shapes, or :data:`BYTES_PER_AGENT` per agent
   counted by its structural integer parameters, which are its agent counts) and cadCAD's records
@@ -15,8 +19,11 @@ failing with a ``MemoryError`` after minutes of work. ``tokensim run --force`` r
 """
 from __future__ import annotations
 
+import json
 import math
 import os
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from mechanisms.core import Model, TokensimError, get_model
@@ -38,16 +45,38 @@ class CostLimitError(TokensimError):
     """A run is estimated to cost more than the limit allows; the message says what to reduce."""
 
 
-def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None) -> float:
-    """Estimated seconds of ``spec``: per point, cost x timesteps x samples plus its setup cost.
+CALIBRATION = Path(__file__).with_name("cost_calibration.json")
 
-    ``points`` are ``spec.points()``, for a caller that has them already.
+
+@lru_cache(maxsize=1)
+def calibration() -> dict[str, dict[str, float]]:
+    """Per model: ``a`` (s per chunk), ``b`` (s per chunk-timestep), ``k`` (scale of ``Model.cost``)."""
+    if not CALIBRATION.is_file():
+        return {}
+    return json.loads(CALIBRATION.read_text())["models"]
+
+
+def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None) -> float:
+    """Estimated seconds of ``spec`` (see the module docstring), chunked as the runner cuts it.
+
+    ``points`` are ``spec.points()``, for a caller that has them already (a large sweep or design
+    takes a noticeable time to expand, and the app redraws on every input change).
     """
+    from .runner import chunk_size_for  # the runner imports the spec module too; keep this one-way
+
     model = get_model(spec.model)
-    total = 0.0
-    for point in spec.points() if points is None else points:
-        total += float(model.cost(point)) * spec.timesteps * spec.samples + float(model.setup_cost(point))
-    return total
+    points = spec.points() if points is None else points
+    c = {"a": 0.0, "b": 0.0, "k": 1.0, **calibration().get(model.name, {})}
+    groups: dict[str, list[Mapping[str, Any]]] = {}  # chunks never mix structural groups
+    for point in points:
+        groups.setdefault(json.dumps([point[n] for n in model.schema.structural], default=str), []).append(point)
+    chunks = 0
+    for members in groups.values():
+        size = spec.chunk_size or chunk_size_for(model, dict(members[0]))
+        chunks += math.ceil(len(members) * spec.samples / size)
+    work = sum(float(model.cost(point)) for point in points) * spec.samples
+    setup = sum(float(model.setup_cost(point)) for point in points)
+    return chunks * (c["a"] + spec.timesteps * c["b"]) + spec.timesteps * c["k"] * work + setup
 
 
 def check_cost(specs: Sequence[Spec], limit: float | None = None, hint: str = "") -> float:
@@ -100,15 +129,18 @@ def estimate_memory(spec: Spec, points: Sequence[Mapping[str, Any]] | None = Non
 
 def _largest_chunk(spec: Spec, points: Sequence[Mapping[str, Any]]) -> tuple[float, int]:
     """(bytes, rows) of the chunk estimated to need the most memory."""
+    from .runner import chunk_size_for
+
     model = get_model(spec.model)
     records = RECORD_BYTES * len(model.metrics) * max(len(model.blocks), 1) * (spec.timesteps + 1)
-    groups: dict[tuple, list[float]] = {}
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
     for point in points:
-        groups.setdefault(tuple(repr(point[n]) for n in model.schema.structural), []).append(sample_bytes(model, point))
+        groups.setdefault(tuple(repr(point[n]) for n in model.schema.structural), []).append(point)
     best = (0.0, 1)
-    for sizes in groups.values():
-        rows = min(spec.chunk_size, len(sizes) * spec.samples)
-        best = max(best, (rows * (max(sizes) + records), rows))
+    for members in groups.values():
+        size = spec.chunk_size or chunk_size_for(model, dict(members[0]))
+        rows = min(size, len(members) * spec.samples)
+        best = max(best, (rows * (max(sample_bytes(model, p) for p in members) + records), rows))
     return best
 
 

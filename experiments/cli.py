@@ -43,7 +43,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_spec
     from .spec import load_spec
     from .summary import summary_table
+    from .comparison import is_comparison
+    from .spec import read_spec_data
 
+    if is_comparison(read_spec_data(args.spec)):
+        return _run_comparison(args)
     spec = load_spec(args.spec)
     if args.set:
         spec = spec.with_overrides(params_from_pairs(get_model(spec.model).schema, args.set))
@@ -91,6 +95,54 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_comparison(args: argparse.Namespace) -> int:
+    """``tokensim run`` of a comparison spec (:mod:`experiments.comparison`): every scenario, then
+    the differences table the app shows, printed and written to ``differences.csv``."""
+    import os
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from .backends import chunk_map
+    from .comparison import parse_comparison, run_comparison
+    from .spec import read_spec_data
+
+    comparison = parse_comparison(read_spec_data(args.spec), args.spec)
+    if args.set:
+        schema = get_model(comparison.specs[0].model).schema
+        overrides = params_from_pairs(schema, args.set)
+        comparison = replace(comparison, specs=tuple(s.with_overrides(overrides) for s in comparison.specs))
+    if args.output:
+        output = Path(args.output)
+    elif comparison.output is not None:
+        output = Path(os.path.normpath(Path(args.spec).parent / comparison.output))
+    else:
+        output = Path("results") / Path(args.spec).stem
+    bar = tqdm(total=1, unit="sample", desc=comparison.specs[0].model, disable=args.quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    try:
+        _, _, table = run_comparison(comparison, output, chunk_map(args.backend, args.workers, args.address), progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: finished chunks are kept under {output / 'scenarios'}; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    bar.close()
+    first = comparison.specs[0]
+    print(f"\nDifferences from scenario {comparison.baseline} (mean per run, scenario minus baseline, 95% CI; "
+          f"{first.samples} samples x {first.timesteps} timesteps per scenario)")
+    shown = table[["metric", "scenario", "difference", "ci95 low", "ci95 high", "reading", "method"]]
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        print(shown.to_string(index=False))
+    print(f"\nresults: {output / 'results.parquet'}")
+    print(f"differences with 95% CIs: {output / 'differences.csv'}")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .figures import bibtex, figure, save_figure
     from .storage import read_results
@@ -102,7 +154,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     stem = Path(args.out) if args.out else results_dir / "figures" / f"{metric}_{args.kind}"
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     paths = save_figure(chart, stem, formats)
-    stem.with_suffix(".bib").write_text(bibtex(prov, metric))
+    stem.with_suffix(".bib").write_text(bibtex(prov, metric, chart))
     for path in paths:
         print(f"figure: {path}")
     print(f"citation: {stem.with_suffix('.bib')}")

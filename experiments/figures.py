@@ -7,10 +7,13 @@ figure exported from the app is the same file the CLI writes for the same result
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from mechanisms.core import TokensimError, get_model
@@ -21,6 +24,11 @@ from .summary import outcomes
 FORMATS = ("png", "svg", "pdf")
 KINDS = ("auto", "timeseries", "sweep", "heatmap", "distribution")
 WIDTH, HEIGHT = 520, 300
+# Okabe and Ito's colour-blind-safe palette (Color Universal Design), black last; lines take the
+# colours in the order of the scenarios or swept values, so the first scenario is always orange.
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
+REPOSITORY_URL = "https://github.com/tokensim/tokensim"
+Y_PADDING = 8  # pixels between the plot frame and the data, so a line at a bound (1.0) stays visible
 
 
 def caption(provenance: Mapping[str, Any], metric: str) -> str:
@@ -33,8 +41,10 @@ def caption(provenance: Mapping[str, Any], metric: str) -> str:
         f"; scenario {name}: {', '.join(f'{k}={v}' for k, v in values.items()) or 'no other changes'}"
         for name, values in scenarios.items()
     )
+    partial = provenance.get("partial")
     return (
-        f"{metric} from tokensim model '{provenance['model']}' v{provenance['model_version']}; "
+        (f"PARTIAL RESULTS ({partial}). " if partial else "")
+        + f"{metric} from tokensim model '{provenance['model']}' v{provenance['model_version']}; "
         f"swept: {swept}; fixed: {fixed_text}{scenario_text}; other parameters at defaults. "
         f"{provenance['samples']} samples x {provenance['timesteps']} timesteps per point, seed {provenance['seed']}"
         f"{' (common random numbers)' if provenance.get('common_random_numbers') else ''}. "
@@ -42,10 +52,19 @@ def caption(provenance: Mapping[str, Any], metric: str) -> str:
     )
 
 
-def bibtex(provenance: Mapping[str, Any], metric: str) -> str:
-    """A BibTeX entry for a figure or result set."""
+def content_hash(chart: alt.TopLevelMixin | None, provenance: Mapping[str, Any]) -> str:
+    """Eight hex digits of the figure's content: its Vega-Lite spec (data included), or the
+    provenance when there is no chart; two different figures get different citation keys."""
+    body = chart.to_json(sort_keys=True) if chart is not None else json.dumps(provenance, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:8]
+
+
+def bibtex(provenance: Mapping[str, Any], metric: str, chart: alt.TopLevelMixin | None = None) -> str:
+    """A BibTeX entry for a figure (``chart``) or a result set: the key joins model, metric and a
+    hash of the content, and the entry carries the repository URL."""
     year = str(provenance["created"])[:4]
-    key = f"tokensim_{provenance['model']}_{metric}_{str(provenance['git_commit'])[:7]}"
+    metric_key = "".join(c if c.isalnum() else "_" for c in metric)
+    key = f"tokensim_{provenance['model']}_{metric_key}_{content_hash(chart, provenance)}"
     title = provenance.get("title") or provenance.get("model_title") or provenance["model"]
     return (
         f"@software{{{key},\n"
@@ -53,6 +72,7 @@ def bibtex(provenance: Mapping[str, Any], metric: str) -> str:
         f"  author = {{{{tokensim developers}}}},\n"
         f"  year = {{{year}}},\n"
         f"  version = {{{provenance['tokensim_version']}}},\n"
+        f"  url = {{{REPOSITORY_URL}}},\n"
         f"  note = {{model {provenance['model']} v{provenance['model_version']}, seed {provenance['seed']}, "
         f"{provenance['samples']} samples, commit {provenance['git_commit']}}}\n"
         f"}}\n"
@@ -83,6 +103,23 @@ def _label(provenance: Mapping[str, Any], metric: str) -> str:
     return f"{metric} ({m.unit})" if m.unit else metric
 
 
+def _param_label(provenance: Mapping[str, Any], name: str) -> str:
+    """An axis title for a swept parameter: its name and unit (the app's scenarios have none)."""
+    schema = get_model(provenance["model"]).schema
+    unit = schema[name].unit if name in schema else ""
+    return f"{name} ({unit})" if unit else name
+
+
+def _time_label(provenance: Mapping[str, Any]) -> str:
+    return get_model(provenance["model"]).time_unit
+
+
+def _y_scale(provenance: Mapping[str, Any], metric: str, **kwargs) -> alt.Scale:
+    """The metric axis: padded so lines at a bound stay off the frame, zero only for bounded metrics."""
+    bounded = get_model(provenance["model"]).metric(metric).bounds is not None
+    return alt.Scale(padding=Y_PADDING, zero=bounded, **kwargs)
+
+
 def _pooled(frame: pd.DataFrame, provenance: Mapping[str, Any], shown: Sequence[str | None]) -> str:
     """Caption text naming swept parameters the chart does not show, whose runs it pools."""
     hidden = [s for s in provenance["swept"] if s not in shown]
@@ -106,22 +143,51 @@ def _x_scale(provenance: Mapping[str, Any], x: str, values: pd.Series) -> alt.Sc
     return alt.Scale(type="symlog") if (values == 0).any() else alt.Scale(type="log")
 
 
-def _color(color: str | None):
-    return alt.Color(f"{color}:N") if color else alt.value("#1f77b4")
+def _order(frame: pd.DataFrame, column: str) -> list:
+    """Values of ``column`` in the order they first appear (scenario order), sorted when numeric."""
+    values = list(dict.fromkeys(frame[column].tolist()))
+    return sorted(values) if pd.api.types.is_numeric_dtype(frame[column]) else values
+
+
+def _color(color: str | None, frame: pd.DataFrame | None = None, legend: bool = True, provenance=None):
+    """The colour encoding: the palette in the order of ``color``'s values. ``legend=False`` gives
+    the ``fill`` channel instead, for bands: their paler colours stay out of the legend, which
+    shows the lines' own colours."""
+    if not color:
+        return alt.value(PALETTE[3])
+    domain = _order(frame, color) if frame is not None else alt.Undefined
+    range_ = list(PALETTE[: len(domain)]) if frame is not None and len(domain) <= len(PALETTE) else alt.Undefined
+    scale = alt.Scale(domain=domain, range=range_)
+    if not legend:
+        return alt.Fill(f"{color}:N", scale=scale, sort=domain, legend=None)
+    title = _param_label(provenance, color) if provenance is not None else color
+    return alt.Color(f"{color}:N", scale=scale, sort=domain, legend=alt.Legend(title=title, symbolType="stroke"))
+
+
+def _lines_legend(layers: alt.LayerChart) -> alt.LayerChart:
+    """Keep the legend of the lines (``color``) separate from the bands' ``fill``, which has none;
+    merged, the bands' ``legend=None`` would hide the legend altogether."""
+    return layers.resolve_legend(fill="independent", color="independent")
+
+
+def _band_color(color: str | None, frame: pd.DataFrame) -> dict:
+    """A band's encoding: ``fill`` in the lines' colours, never in the legend."""
+    return {"fill": _color(color, frame, legend=False)} if color else {"color": _color(None)}
 
 
 def timeseries(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None,
                facet: str | None = None) -> alt.TopLevelMixin:
     """Median over samples per timestep with a 5-95% band, one line per value of ``color``."""
     keys = ["timestep"] + [k for k in (color, facet) if k]
-    g = frame.groupby(keys)[metric]
+    g = frame.groupby(keys, sort=False)[metric]
     stats = pd.DataFrame({"median": g.median(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)}).reset_index()
-    base = alt.Chart(stats).encode(x=alt.X("timestep:Q", title="timestep"))
-    band = base.mark_area(opacity=0.2).encode(
-        y=alt.Y("p05:Q", title=f"{_label(provenance, metric)}: median, 5-95%"), y2="p95:Q", color=_color(color))
-    line = base.mark_line().encode(y="median:Q", color=_color(color))
+    base = alt.Chart(stats).encode(x=alt.X("timestep:Q", title=_time_label(provenance)))
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("p05:Q", title=f"{_label(provenance, metric)}: median, 5-95%", scale=_y_scale(provenance, metric)),
+        y2="p95:Q", **_band_color(color, frame))
+    line = base.mark_line(strokeWidth=2).encode(y="median:Q", color=_color(color, frame, provenance=provenance))
     pooled = _pooled(frame, provenance, [color, facet])
-    return _titled(_finish(band + line, facet), provenance, metric, pooled)
+    return _titled(_finish(_lines_legend(band + line), facet), provenance, metric, pooled)
 
 
 def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, color: str | None = None,
@@ -134,12 +200,15 @@ def sweep(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: st
     stats = stats.rename(columns={"n": "count"})
     scale = _x_scale(provenance, x, stats[x])
     ticks = sorted(stats[x].unique()) if scale.type in ("log", "symlog") and stats[x].nunique() <= 15 else alt.Undefined
-    base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=x, scale=scale, axis=alt.Axis(values=ticks, labelAngle=0, format="~g")))
-    band = base.mark_area(opacity=0.2).encode(
-        y=alt.Y("low:Q", title=f"{_label(provenance, metric)}, mean and 95% CI"), y2="high:Q", color=_color(color))
-    line = base.mark_line(point=True).encode(y="mean:Q", color=_color(color), tooltip=[*keys, "mean", "low", "high", "count"])
+    base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=_param_label(provenance, x), scale=scale,
+                                           axis=alt.Axis(values=ticks, labelAngle=0, format="~g")))
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("low:Q", title=f"{_label(provenance, metric)}, mean and 95% CI", scale=_y_scale(provenance, metric)),
+        y2="high:Q", **_band_color(color, stats))
+    line = base.mark_line(point=True, strokeWidth=2).encode(
+        y="mean:Q", color=_color(color, stats, provenance=provenance), tooltip=[*keys, "mean", "low", "high", "count"])
     pooled = _pooled(frame, provenance, [x, color, facet])
-    return _titled(_finish(band + line, facet), provenance, metric, pooled)
+    return _titled(_finish(_lines_legend(band + line), facet), provenance, metric, pooled)
 
 
 def heatmap(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: str, y: str,
@@ -148,23 +217,46 @@ def heatmap(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, x: 
     per_sample = outcomes(frame, provenance)
     keys = [x, y] + ([facet] if facet else [])
     stats = per_sample.groupby(keys)[metric].mean().reset_index()
-    chart = alt.Chart(stats).mark_rect().encode(
-        x=alt.X(f"{x}:O", title=x),
-        y=alt.Y(f"{y}:O", title=y, sort="descending"),
-        color=alt.Color(f"{metric}:Q", title=f"mean {metric}"),
+    stats["label"] = [f"{v:.3g}" for v in stats[metric]]
+    middle = float(stats[metric].min() + stats[metric].max()) / 2
+    stats["dark"] = stats[metric] > middle  # viridis is light at the top: dark text on light cells
+    base = alt.Chart(stats).encode(
+        x=alt.X(f"{x}:O", title=_param_label(provenance, x), axis=alt.Axis(labelAngle=0, format="~g")
+                if pd.api.types.is_numeric_dtype(stats[x]) else alt.Axis(labelAngle=0)),
+        y=alt.Y(f"{y}:O", title=_param_label(provenance, y), sort="descending"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{metric}:Q", title=f"mean {_label(provenance, metric)}", scale=alt.Scale(scheme="viridis")),
         tooltip=[*keys, metric],
     )
-    return _titled(_finish(chart, facet), provenance, metric, _pooled(frame, provenance, [x, y, facet]))
+    text = base.mark_text(fontSize=10).encode(
+        text="label:N", color=alt.condition(alt.datum.dark, alt.value("black"), alt.value("white")))
+    return _titled(_finish(cells + text, facet), provenance, metric, _pooled(frame, provenance, [x, y, facet]))
 
 
 def distribution(frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, color: str | None = None,
                  facet: str | None = None) -> alt.TopLevelMixin:
-    """Histogram of per-run outcomes, overlaid per ``color``."""
+    """Histogram of per-run outcomes on shared bins, one step outline per ``color`` (outlines do
+    not blend into colours that are not in the legend, as overlaid translucent bars do)."""
     per_sample = outcomes(frame, provenance)
-    chart = alt.Chart(per_sample).mark_bar(opacity=0.6).encode(
-        x=alt.X(f"{metric}:Q", bin=alt.Bin(maxbins=30), title=_label(provenance, metric)),
-        y=alt.Y("count():Q", stack=None, title="runs"),
-        color=_color(color),
+    values = per_sample[metric].to_numpy(float)
+    finite = values[np.isfinite(values)]
+    edges = np.histogram_bin_edges(finite if len(finite) else [0.0, 1.0], bins=min(30, max(5, len(finite) // 2)))
+    if edges[0] == edges[-1]:
+        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+    keys = [k for k in (color, facet) if k]
+    rows = []
+    for group, part in (per_sample.groupby(keys, sort=False) if keys else [((), per_sample)]):
+        counts, _ = np.histogram(part[metric].to_numpy(float), bins=edges)
+        labels = dict(zip(keys, group if isinstance(group, tuple) else (group,)))
+        # a step curve: each bin's count from its left edge, closed at the right edge
+        for left, count in zip([*edges[:-1], edges[-1]], [*counts, counts[-1]]):
+            rows.append({**labels, metric: float(left), "runs": int(count)})
+    hist = pd.DataFrame(rows)
+    chart = alt.Chart(hist).mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=alt.X(f"{metric}:Q", title=_label(provenance, metric), scale=alt.Scale(zero=False)),
+        y=alt.Y("runs:Q", title="runs", scale=alt.Scale(padding=Y_PADDING)),
+        color=_color(color, hist if color else None, provenance=provenance),
     )
     return _titled(_finish(chart, facet), provenance, metric, _pooled(frame, provenance, [color, facet]))
 

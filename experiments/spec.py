@@ -131,6 +131,17 @@ class Spec:
 def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec file (``.toml`` or ``.json``); errors name the file and key."""
     path = Path(path)
+    spec = parse_spec(read_spec_data(path), str(path), folder=Path(os.path.abspath(path.parent)))
+    if spec.output is not None and not spec.output.is_absolute():
+        spec = replace(spec, output=Path(os.path.normpath(path.parent / spec.output)))
+    return spec
+
+
+def read_spec_data(path: str | Path) -> dict[str, Any]:
+    """A spec file's contents as plain data (TOML or JSON by suffix), read safely: a regular file
+    of at most :data:`MAX_SPEC_BYTES`, UTF-8, nested at most :data:`MAX_DEPTH` levels; errors name
+    the file."""
+    path = Path(path)
     source = str(path)
     try:  # a regular file only (a FIFO is refused at once, never read), at most MAX_SPEC_BYTES
         raw = datafiles.read_bytes(path, MAX_SPEC_BYTES)
@@ -148,10 +159,7 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(source, "", f"not valid {kind}: nested too deeply; allowed: at most {MAX_DEPTH} levels") from None
     except ValueError as exc:  # TOMLDecodeError, JSONDecodeError, an integer of over 4300 digits
         raise SpecError(source, "", f"not valid {kind}: {clip(str(exc), 160)}") from None
-    spec = parse_spec(data, source, folder=Path(os.path.abspath(path.parent)))
-    if spec.output is not None and not spec.output.is_absolute():
-        spec = replace(spec, output=Path(os.path.normpath(path.parent / spec.output)))
-    return spec
+    return data
 
 
 def parse_spec(data: Mapping[str, Any], source: str = "<spec>", folder: Path | None = None) -> Spec:

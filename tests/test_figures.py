@@ -46,8 +46,9 @@ def test_two_categoricals_facet_and_unshown_parameters_are_named_as_pooled():
 
 def test_two_numerics_make_a_heatmap():
     frame, prov = results({"n_whales": [1, 3], "whale_share": [0.1, 0.2]})
-    _, mark, enc = encodings(figure(frame, prov, "capture_rate"))
-    assert mark == "rect" and {enc["x"]["field"], enc["y"]["field"]} == {"n_whales", "whale_share"}
+    spec, mark, enc = encodings(figure(frame, prov, "capture_rate"))
+    assert spec["layer"][0]["mark"]["type"] == "rect" and {enc["x"]["field"], enc["y"]["field"]} == {"n_whales", "whale_share"}
+    assert mark == "text" and enc["text"]["field"] == "label"  # every cell shows its value
 
 
 def test_bad_requests_are_user_errors():

@@ -26,6 +26,7 @@ MIME = {
     "parquet": "application/vnd.apache.parquet",
     "bib": "application/x-bibtex",
     "toml": "application/toml",
+    "zip": "application/zip",
 }
 
 

@@ -1,25 +1,27 @@
-"""Running specs from the app: estimated cost and its limit, progress, and a result cache.
+"""Running specs from the app: estimated cost and its limit, progress, partial runs and a cache.
 
-The cost of a spec is estimated by :mod:`experiments.budget` (the same estimate as the CLI's:
-``model.cost(point) x timesteps x samples`` plus training, summed over its parameter points, in
-seconds of compute on the reference machine). The app refuses a run above :data:`COST_LIMIT` seconds
-(environment variable ``TOKENSIM_APP_COST_LIMIT`` overrides it) and says how far samples or
-timesteps must come down.
+The cost of a spec is estimated by :func:`experiments.budget.estimate_cost`, the CLI's estimate
+(fitted to the runner's own chunk timings, training included), applied to the chunks the app cuts a
+run into (:func:`app_chunked`). The app refuses a run above :data:`COST_LIMIT` seconds (environment
+variable ``TOKENSIM_APP_COST_LIMIT`` overrides it) and says how far samples or timesteps must come down.
 
-Finished results are kept with ``st.cache_data`` under a key made of everything that determines
-their numbers (model and version, seed, samples, timesteps, seeding mode, fixed and swept values,
-design, metrics), so running the same inputs again is instant. The run itself happens outside the
-cached function, because a progress bar updated inside it could not be replayed from the cache;
-see :func:`cached_result`.
+Runs write their chunks to a folder per session and run (:func:`run_folder`), as ``tokensim run``
+does, so a run cancelled or interrupted by an edit keeps its finished chunks: they can be shown
+as partial results (:func:`partial_result`) and the run resumed where it stopped. Finished results
+are kept with ``st.cache_data`` under a key made of everything that determines their numbers, so
+running the same inputs again is instant; see :func:`cached_result`.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -27,13 +29,16 @@ import streamlit as st
 from mechanisms.core import get_model
 
 from .. import budget
-from ..budget import CostLimitError, estimate_cost  # noqa: F401  (the app's names for them)
-from ..runner import run_spec
+from ..budget import CostLimitError  # noqa: F401  (the app raises and catches it)
+from ..provenance import provenance
+from ..runner import _chunk_path, _with_swept_columns, plan_chunks, run_spec
 from ..spec import Spec
+from ..storage import read_chunk
 
 COST_LIMIT = float(os.environ.get("TOKENSIM_APP_COST_LIMIT", "180"))  # seconds of estimated compute
 PROGRESS_STEPS = 20  # a run is cut into about this many chunks, so progress and cancel are responsive
 CACHE_ENTRIES = 64
+RUNS_ROOT = Path(tempfile.gettempdir()) / "tokensim-app-runs"
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,32 @@ class AppResult:
     provenance: dict[str, Any]
     from_cache: bool
     seconds: float
+    done: int = 0  # samples finished (all of them unless the result is partial)
+    total: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return self.done < self.total
 
 
+def app_chunked(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None) -> Spec:
+    """``spec`` cut into about :data:`PROGRESS_STEPS` chunks (progress and cancel stay responsive)."""
+    rows = len(spec.points() if points is None else points) * spec.samples
+    return replace(spec, chunk_size=max(1, math.ceil(rows / PROGRESS_STEPS)), output=None)
+
+
+def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None) -> float:
+    """Estimated seconds of ``spec`` as the app runs it (cut by :func:`app_chunked`).
+
+    ``points`` are ``spec.points()``, for a caller that has them already (a large sweep or
+    design takes a noticeable time to expand, and the app redraws on every input change).
+    """
+    points = spec.points() if points is None else points
+    return budget.estimate_cost(app_chunked(spec, points), points)
 def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:
-    """Total estimated cost of ``specs`` (:func:`experiments.budget.check_cost` at the app's limit)."""
-    return budget.check_cost(specs, limit, "Larger runs belong on the command line: copy the spec and use `tokensim run`.")
+    """Total estimated cost of ``specs`` as the app runs them (:func:`experiments.budget.check_cost`
+    at the app's limit)."""
+    return budget.check_cost([app_chunked(s) for s in specs], limit, "Larger runs belong on the command line: copy the spec and use `tokensim run`.")
 
 
 def cache_key(spec: Spec) -> str:
@@ -77,24 +103,26 @@ def cached_result(key: str, _result: tuple[pd.DataFrame, dict] | None = None) ->
     return _result
 
 
-def run_cached(spec: Spec, progress: Callable[[int, int], None] | None = None) -> AppResult:
-    """Results of ``spec`` from the cache, or from a fresh in-memory run reported to ``progress``."""
+def run_cached(spec: Spec, progress: Callable[[int, int], None] | None = None, folder: Path | None = None) -> AppResult:
+    """Results of ``spec`` from the cache, or from a run reported to ``progress``; with a
+    ``folder``, finished chunks are written there (and reused from there) as the run goes."""
     key = cache_key(spec)
     start = time.perf_counter()
+    total = len(spec.points()) * spec.samples
     try:
         frame, prov = cached_result(key)
-        return AppResult(frame, prov, True, time.perf_counter() - start)
+        return AppResult(frame, prov, True, time.perf_counter() - start, total, total)
     except _NotCached:
         pass
-    rows = len(spec.points()) * spec.samples
-    chunked = replace(spec, chunk_size=max(1, math.ceil(rows / PROGRESS_STEPS)), output=None)
-    result = run_spec(chunked, progress=progress, output=None)
+    result = run_spec(app_chunked(spec), progress=progress, output=folder, keep_frame=True)
     cached_result(key, (result.frame, result.provenance))
-    return AppResult(result.frame, result.provenance, False, time.perf_counter() - start)
+    return AppResult(result.frame, result.provenance, False, time.perf_counter() - start, total, total)
 
 
-def run_all(specs: Sequence[Spec], progress: Callable[[float, str], None] | None = None) -> list[AppResult]:
-    """Run (or fetch) each spec in turn, reporting the overall fraction done and a status line."""
+def run_all(specs: Sequence[Spec], progress: Callable[[float, str], None] | None = None,
+            folder: Path | None = None) -> list[AppResult]:
+    """Run (or fetch) each spec in turn (spec ``i``'s chunks in ``folder/i``), reporting the
+    overall fraction done and a status line."""
     results = []
     for i, spec in enumerate(specs):
         label = spec.title or spec.model
@@ -103,8 +131,40 @@ def run_all(specs: Sequence[Spec], progress: Callable[[float, str], None] | None
             if progress:
                 progress((i + done / max(total, 1)) / len(specs), f"{label}: {done} of {total} samples")
 
-        results.append(run_cached(spec, report))
+        results.append(run_cached(spec, report, None if folder is None else folder / str(i)))
     if progress:
         progress(1.0, "done")
     return results
+
+
+def run_folder(session: str, key: str) -> Path:
+    """The folder where this session's run ``key`` keeps its chunks (under the system's temp dir)."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in f"{session}_{key}")
+    return RUNS_ROOT / safe
+
+
+def discard(folder: str | Path) -> None:
+    """Delete a run folder (only ever one made by :func:`run_folder`)."""
+    folder = Path(folder)
+    if folder.parent == RUNS_ROOT:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def partial_result(spec: Spec, folder: Path) -> AppResult | None:
+    """What the chunks already in ``folder`` hold of ``spec``'s run (None when no chunk finished):
+    its frame and provenance, marked ``partial`` ("N of M samples") when chunks are missing."""
+    chunked = app_chunked(spec)
+    points = chunked.points()
+    chunks = plan_chunks(chunked, points)
+    finished = [c for c in chunks if _chunk_path(folder, c).exists()]
+    if not finished:
+        return None
+    swept = chunked.swept_names()
+    frame = pd.concat([_with_swept_columns(read_chunk(_chunk_path(folder, c)), swept, points) for c in finished],
+                      ignore_index=True).sort_values(["point_id", "sample", "timestep"], kind="stable", ignore_index=True)
+    done, total = sum(len(c.rows) for c in finished), len(points) * spec.samples
+    prov = provenance(chunked, points)
+    if done < total:
+        prov["partial"] = f"{done} of {total} samples finished"
+    return AppResult(frame, prov, False, 0.0, done, total)
 

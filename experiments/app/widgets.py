@@ -1,5 +1,4 @@
-"""Streamlit pieces the pages share: inputs generated from a parameter schema, export panels,
-and runs with a progress bar and a cancel button.
+"""Streamlit pieces the pages share: inputs generated from a parameter schema and export panels.
 
 Every input takes its label, unit, bounds, default and help text from the model's
 :class:`~mechanisms.core.params.Param`; nothing here repeats a default or a range. Widget keys
@@ -9,23 +8,24 @@ keeps its own values for each model and scenario.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from mechanisms.core import Model, Param
-from mechanisms.core.params import MAX_TEXT
+from mechanisms.core.errors import TokensimError
+from mechanisms.core.params import GROUPS, group_of
 
 from ..figures import FORMATS, bibtex, caption
-from ..spec import Spec
 from .export import MIME, csv_bytes, figure_bytes, parquet_bytes, slug, spec_toml
-from .runs import AppResult, run_all
+from .state import forget
+from .uploads import MAX_UPLOAD_BYTES, data_file
 
-FEW_PARAMS = 10  # models with more parameters get a pick list instead of one input per parameter
+FEW_PARAMS = 10  # models with more parameters get grouped pick lists instead of one input per parameter
 SLIDER_SPAN = 1000  # numeric ranges wider than this get a number box instead of a slider
+SLIDER_STEPS = 100  # a slider moves in steps of a power of ten near 1/100 of its range
 NOTICE_KEY = "notice"
 
 
@@ -39,7 +39,7 @@ def help_of(param: Param) -> str:
 
 
 def _step(low: float, high: float) -> float:
-    return 10.0 ** math.floor(math.log10((high - low) / SLIDER_SPAN)) if high > low else 1.0
+    return 10.0 ** math.floor(math.log10((high - low) / SLIDER_STEPS)) if high > low else 1.0
 
 
 def _format(step: float) -> str:
@@ -66,7 +66,7 @@ def param_input(param: Param, key: str, container=st) -> Any:
     if param.kind == "choice":
         return container.selectbox(label, param.choices, index=param.choices.index(param.default), key=key, help=help_text)
     if param.kind == "text":
-        return container.text_input(label, value=param.default, max_chars=MAX_TEXT, key=key, help=help_text)
+        return data_file_input(param, key, container)
     if param.kind == "int":
         low, high = _bounds(param, int)
         if use_slider(param):
@@ -86,18 +86,49 @@ def range_input(label: str, param: Param, value: float, key: str, container=st) 
     return container.number_input(label, low, high, cast(value), **({} if cast is int else {"format": "%g"}), key=key)
 
 
+def data_file_input(param: Param, key: str, container=st) -> str:
+    """A size-capped upload for a data-file parameter: the app stores the file under a name it
+    chooses (:func:`.uploads.data_file`) and passes that path; it never opens a path a user typed."""
+    upload = container.file_uploader(f"{param.name}: upload a CSV (at most {MAX_UPLOAD_BYTES // 2**20} MB)",
+                                     type=["csv"], key=f"upload:{key}", help=help_of(param))
+    if upload is not None:
+        try:
+            st.session_state[key] = data_file(param, upload.getvalue())  # kept across pages (see .state)
+            st.session_state[f"{key}:file"] = upload.name
+        except TokensimError as exc:
+            container.error(f"{upload.name}: {exc}")
+            forget(key)
+    elif st.session_state.get(key):
+        container.caption(f"Using the uploaded {st.session_state.get(f'{key}:file', 'file')}.")
+        if container.button("Use no file", key=f"unupload:{key}"):
+            forget(key)
+    return st.session_state.get(key) or param.default
+
+
+def group_picks(model: Model) -> dict[str, list[Param]]:
+    """The model's parameters by group (population, behaviour, mechanism, attacker), in schema order."""
+    groups: dict[str, list[Param]] = {g: [] for g in GROUPS}
+    for p in model.schema:
+        groups[group_of(p)].append(p)
+    return {g: ps for g, ps in groups.items() if ps}
+
+
 def param_inputs(model: Model, prefix: str, container=st) -> dict[str, Any]:
     """Inputs for the parameters of ``model``; returns the value of every parameter by name.
 
-    A model with more than :data:`FEW_PARAMS` parameters first offers a pick list, and only the
-    picked parameters get an input; the others keep their defaults.
+    A model with more than :data:`FEW_PARAMS` parameters first offers one pick list per group of
+    parameters (population, behaviour, mechanism, attacker), and only the picked parameters get
+    an input; the others keep their defaults.
     """
     params = list(model.schema)
     if len(params) > FEW_PARAMS:
-        chosen = container.multiselect(
-            "Parameters to change", [p.name for p in params], key=f"{model.name}:{prefix}:chosen",
-            help="Pick the parameters to set; the others stay at their defaults (see About this model).",
-        )
+        chosen: list[str] = []
+        for group, members in group_picks(model).items():
+            chosen += container.multiselect(
+                f"{group.capitalize()} parameters to change", [p.name for p in members],
+                key=f"{model.name}:{prefix}:chosen:{group}",
+                help="Pick the parameters to set; the others stay at their defaults (see About this model).",
+            )
         params = [p for p in params if p.name in chosen]
     values = model.schema.defaults()
     values.update({p.name: param_input(p, f"{model.name}:{prefix}:{p.name}", container) for p in params})
@@ -115,31 +146,10 @@ def show_notice() -> None:
         st.info(text)
 
 
-@contextmanager
-def progress_panel(key: str, cancelled: str) -> Iterator[Callable[[float, str], None]]:
-    """A progress bar and a Cancel button for the work done inside the ``with`` block.
-
-    Cancel (like Streamlit's own Stop) makes Streamlit start a new run of the page, which
-    interrupts this one at its next progress update, that is after the chunk in hand; the
-    message ``cancelled`` is shown at the top of that new run.
-    """
-    bar = st.progress(0.0, text="starting")
-    cancel = st.empty()
-    cancel.button("Cancel", key=f"cancel:{key}", on_click=notice, args=(cancelled,))
-    yield lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-    cancel.empty()
-    bar.empty()
-
-
-def run_with_progress(specs: Sequence[Spec], key: str) -> list[AppResult]:
-    """Run (or fetch from the cache) ``specs`` under a :func:`progress_panel`."""
-    with progress_panel(key, "Run cancelled; nothing was stored.") as report:
-        return run_all(specs, progress=report)
-
-
 def download(label: str, data: Callable[[], bytes] | bytes | str, file_name: str, key: str) -> None:
+    """A download that does not rerun the page (``on_click="ignore"``), so every click is one file."""
     fmt = file_name.rsplit(".", 1)[-1]
-    st.download_button(label, data=data, file_name=file_name, mime=MIME.get(fmt), key=key)
+    st.download_button(label, data=data, file_name=file_name, mime=MIME.get(fmt), key=key, on_click="ignore")
 
 
 def chart_with_export(chart: alt.Chart, frame: pd.DataFrame, provenance: Mapping[str, Any], metric: str, stem: str, key: str) -> None:
@@ -162,7 +172,7 @@ def chart_with_export(chart: alt.Chart, frame: pd.DataFrame, provenance: Mapping
             download("CSV", lambda: csv_bytes(frame), f"{stem}.csv", f"dl:{key}:csv")
         with columns[len(FORMATS) + 1]:
             download("Parquet", lambda: parquet_bytes(frame, provenance), f"{stem}.parquet", f"dl:{key}:parquet")
-        entry = bibtex(provenance, metric)
+        entry = bibtex(provenance, metric, chart)
         with columns[len(FORMATS) + 2]:
             download("BibTeX", entry, f"{stem}.bib", f"dl:{key}:bib")
         st.code(entry, language="bibtex")

@@ -88,6 +88,9 @@ class Model:
     app multiplies it by samples, timesteps and points to refuse runs that would take too long.
     ``setup_cost`` is the seconds spent once per parameter point before its samples run (training
     a learning controller, say); both are counted by :mod:`experiments.budget`.
+
+    ``time_unit`` names what one timestep is (``"day"``, ``"epoch"``, ``"proposal"``), for the
+    time axis of figures.
     """
 
     name: str
@@ -102,6 +105,7 @@ class Model:
     cost: CostFn = field(default=lambda params: 1e-4)
     setup_cost: CostFn = field(default=lambda params: 0.0)
     state: tuple[StateVar, ...] = ()
+    time_unit: str = "timestep"
 
     @property
     def metric_names(self) -> list[str]:

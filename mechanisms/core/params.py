@@ -23,6 +23,28 @@ BASES = ("calibrated", "assumed", "setting")
 MAX_TEXT = 4096
 # A number on the command line: ASCII digits only (no '1_000', no other scripts' digits, no 'nan').
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+GROUPS = ("population", "behaviour", "mechanism", "attacker")
+# Name fragments that place a parameter without an explicit group (first match wins, in this order).
+_GROUP_HINTS = (
+    ("attacker", ("attack", "sybil", "identity", "identities", "personhood", "cartel", "slash_detected")),
+    ("mechanism", ("rule", "policy", "quorum", "threshold", "veto", "conviction", "delegat", "reward", "emission",
+                   "slash", "gold", "stake_required", "kappa", "bond", "validator_take", "pid_", "target", "rate_",
+                   "burn", "fixed_rate", "halving", "team_", "gov_", "learning", "cem_", "train_")),
+    ("population", ("share", "balance", "supply", "dist", "skill", "difficulty", "holders", "initial", "price")),
+)
+
+
+def group_of(param: "Param") -> str:
+    """``param.group``, or the group its name suggests (behaviour when nothing matches)."""
+    if param.group:
+        return param.group
+    name = param.name.lower()
+    if name.startswith("n_") and not any(h in name for h in _GROUP_HINTS[0][1]):
+        return "population"
+    for group, hints in _GROUP_HINTS:
+        if any(h in name for h in hints):
+            return group
+    return "behaviour"
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,9 @@ class Param:
     ``(low, high)`` range a referee would accept, which the claims engine varies to test a verdict's
     robustness). ``"setting"`` marks a parameter that is a choice of the experiment, not an
     assumption about the world (a rule, a horizon, a population size fixed by the question).
+
+    ``group`` sorts the parameter into one of :data:`GROUPS` for the app's pickers; unset, it is
+    derived from the name (:func:`group_of`).
     """
 
     name: str
@@ -59,8 +84,11 @@ class Param:
     source: str = ""
     plausible: tuple[float, float] | None = None
     loader: Callable[[str], Any] | None = None
+    group: str = ""
 
     def __post_init__(self) -> None:
+        if self.group and self.group not in GROUPS:
+            raise ValueError(f"Param {self.name}: group must be one of {GROUPS}")
         if self.kind not in KINDS:
             raise ValueError(f"Param {self.name}: kind must be one of {KINDS}")
         if self.basis not in BASES:

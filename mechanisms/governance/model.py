@@ -58,5 +58,6 @@ MODEL = register(
         metrics=METRICS,
         agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "pass_tail"),
         cost=cost,
+        time_unit="proposal",
     )
 )

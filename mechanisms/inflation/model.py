@@ -64,5 +64,6 @@ MODEL = register(
         agent_state=("holder_weight", "holder_staker"),
         cost=cost,
         setup_cost=setup_cost,
+        time_unit="day",
     )
 )

@@ -108,5 +108,6 @@ MODEL = register(
         agent_state=AGENT_STATE,
         cost=cost,
         state=STATE,
+        time_unit="epoch",
     )
 )

@@ -2,8 +2,11 @@
 Playwright in Debian's headless Chromium (never a downloaded browser build).
 
 The server loads the toy model (``-- --models tests.models.toy``) so the test does not depend
-on the size of the real models. It compares two scenarios, checks that the charts rendered
-(vega-embed drew a canvas or an SVG) and downloads a figure as PNG.
+on the size of the real models. It opens the first screen, compares two scenarios, checks that
+the charts rendered (vega-embed drew a canvas or an SVG), downloads a figure as PNG and its data
+as CSV with two clicks in a row (a download must not rerun the page), then runs a two-parameter
+sweep and downloads its heatmap. Screenshots go to ``tests/e2e/artifacts/`` (gitignored; CI keeps
+the folder as an artefact).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PNG = b"\x89PNG\r\n\x1a\n"
 TIMEOUT_MS = 60_000
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def _need(condition: bool, reason: str) -> None:
@@ -86,43 +90,78 @@ def browser():
         chromium.close()
 
 
-def test_scenario_comparison_renders_charts_and_downloads_png(server, browser, tmp_path):
+def _fill(page, label: str, value: str, nth: int = 0) -> None:
     from playwright.sync_api import expect
 
+    box = page.get_by_role("spinbutton", name=label, exact=True).nth(nth)
+    box.fill(value)
+    box.press("Enter")
+    expect(box).to_have_value(value)
+
+
+def _download(page, container, name: str, folder: Path) -> bytes:
+    with page.expect_download() as info:
+        container.get_by_test_id("stDownloadButton").get_by_role("button", name=name, exact=True).click()
+    download = info.value
+    path = folder / download.suggested_filename
+    download.save_as(path)
+    return path.read_bytes()
+
+
+def _pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the multiselect labelled ``label``."""
+    select = page.get_by_test_id("stMultiSelect").filter(has_text=label)
+    select.locator("input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def test_start_scenarios_downloads_and_sweep_heatmap(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
     page.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
     page.goto(server)
-    run = page.get_by_role("button", name="Run scenarios")
-    expect(run).to_be_visible()
+    expect(page.get_by_test_id("stMain").get_by_role("heading", name="tokensim", exact=True)).to_be_visible()
+    expect(page.get_by_text("simulates token-incentive and governance mechanisms")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "start.png"), full_page=True)
 
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name="toy: Toy emission model").click()
+    page.get_by_test_id("stSidebar").get_by_text("toy", exact=True).click()
+    page.get_by_test_id("stSidebarNav").get_by_text("Scenarios").click()
     expect(page.get_by_role("heading", name="Toy emission model")).to_be_visible()
-    for label, value in (("Monte Carlo samples", "4"), ("Timesteps", "12")):
-        box = page.get_by_role("spinbutton", name=label, exact=True)
-        box.fill(value)
-        box.press("Enter")
-        expect(box).to_have_value(value)
-    emission_b = page.get_by_role("spinbutton", name="emission (tokens/step)").nth(1)
-    emission_b.fill("300")
-    emission_b.press("Enter")
-    expect(emission_b).to_have_value("300")
+    expect(page.get_by_test_id("stExpander").filter(has_text="About this model").locator("details")).to_have_attribute("open", "")
+    _fill(page, "Monte Carlo samples", "4")
+    _fill(page, "Timesteps", "12")
+    _fill(page, "emission (tokens/step)", "300", nth=1)
 
-    run.click()
+    page.get_by_role("button", name="Run scenarios").click()
     expect(page.get_by_text("Ran 2 scenarios x 4 samples")).to_be_visible()
     drawn = page.locator(".vega-embed canvas, .vega-embed svg.marks")
     expect(drawn.nth(3)).to_be_visible()  # two metrics x (time series, distribution)
-    page.screenshot(path=str(tmp_path / "scenarios.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "scenarios.png"), full_page=True)
 
     export = page.get_by_test_id("stExpander").filter(has_text="Export: toy_mean_balance_timeseries")
     export.get_by_text("Export: toy_mean_balance_timeseries").click()
-    with page.expect_download() as info:
-        export.get_by_test_id("stDownloadButton").get_by_role("button", name="PNG", exact=True).click()
-    download = info.value
-    assert download.suggested_filename == "toy_mean_balance_timeseries.png"
-    path = tmp_path / download.suggested_filename
-    download.save_as(path)
-    data = path.read_bytes()
-    assert data.startswith(PNG) and len(data) > 5000
+    png = _download(page, export, "PNG", tmp_path)
+    csv = _download(page, export, "CSV", tmp_path)  # the second click right after: the page did not rerun
+    assert png.startswith(PNG) and len(png) > 5000
+    assert csv.decode().splitlines()[0] == "point_id,scenario,sample,timestep,mean_balance"
+    expect(export.get_by_test_id("stDownloadButton").first).to_be_visible()  # the export panel stayed open
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Sweep").click()
+    expect(page.get_by_text("Parameters to sweep (one or two)")).to_be_visible()
+    _pick(page, "Mechanism", "emission")
+    _pick(page, "Population", "n_agents")
+    expect(page.get_by_role("button", name="Run sweep")).to_be_enabled()
+    page.get_by_role("button", name="Run sweep").click()
+    expect(page.get_by_text("parameter points x 4 samples in")).to_be_visible()
+    heatmap = page.get_by_test_id("stExpander").filter(has_text="Export: toy_mean_balance_sweep")
+    expect(page.locator(".vega-embed canvas, .vega-embed svg.marks").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "sweep_heatmap.png"), full_page=True)
+    heatmap.get_by_text("Export: toy_mean_balance_sweep").click()
+    png = _download(page, heatmap, "PNG", tmp_path)
+    assert png.startswith(PNG) and len(png) > 5000
+    (ARTIFACTS / "sweep_heatmap_export.png").write_bytes(png)
     page.close()
