@@ -231,7 +231,7 @@ def check_state_updated(model: Model) -> list[str]:
     where = f"model '{model.name}'"
     updated: set[str] = set()
     problems: list[str] = []
-    for i, block in enumerate(model.blocks, start=1):
+    for block in model.blocks:
         updated |= set(block["variables"])
     for v in model.state:
         if v.name not in updated:
