@@ -28,7 +28,7 @@ from mechanisms.core import get_model
 from mechanisms.core.errors import TokensimError
 
 from ..runner import run_spec
-from ..spec import Spec
+from ..spec import RESULT_KEYS, Spec
 
 COST_LIMIT = float(os.environ.get("TOKENSIM_APP_COST_LIMIT", "180"))  # seconds of estimated compute
 PROGRESS_STEPS = 20  # a run is cut into about this many chunks, so progress and cancel are responsive
@@ -85,9 +85,7 @@ def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:
 
 def cache_key(spec: Spec) -> str:
     """Everything that determines a spec's numbers, as canonical JSON."""
-    data = spec.to_dict()
-    for cosmetic in ("title", "description", "claims", "chunk_size", "layout", "output"):
-        data.pop(cosmetic, None)
+    data = {k: v for k, v in spec.to_dict().items() if k in RESULT_KEYS}
     data["model_version"] = get_model(spec.model).version
     return json.dumps(data, sort_keys=True, default=str)
 
