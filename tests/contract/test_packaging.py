@@ -101,11 +101,11 @@ def test_the_installed_wheel_works_beside_decoy_experiments_and_mechanisms(wheel
 
 
 def test_tokensim_app_starts_streamlit_on_the_app_beside_the_packages(monkeypatch):
-    from experiments import cli
+    from experiments.cli import main
 
     calls = []
     monkeypatch.setattr("subprocess.call", lambda argv: calls.append(argv) or 0)
-    assert cli.main(["app", "--server.port", "8600", "--", "--models", "pkg.mod"]) == 0
+    assert main(["app", "--server.port", "8600", "--", "--models", "pkg.mod"]) == 0
     [argv] = calls
     assert argv[:4] == [sys.executable, "-m", "streamlit", "run"] and Path(argv[4]) == ROOT / "app.py"
     assert argv[5:] == ["--server.port", "8600", "--", "--models", "pkg.mod"]
