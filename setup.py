@@ -11,11 +11,17 @@ DATA = {"seeds": ["*.toml", "*.md"], "data": ["*.csv", "*.md"]}  # folders of da
 
 
 class BuildPy(build_py):
-    """Also ship the Streamlit entry point (app.py at the repository root) as tokensim/app.py."""
+    """Also ship the Streamlit entry point (app.py at the repository root) as tokensim/app.py.
+
+    An editable install needs no copy: there tokensim/__init__.py extends the package's path to
+    the repository root, where app.py is."""
 
     def run(self):
         super().run()
-        self.copy_file(str(ROOT / "app.py"), str(Path(self.build_lib) / "tokensim" / "app.py"))
+        if not getattr(self, "editable_mode", False):
+            target = Path(self.build_lib) / "tokensim"
+            self.mkpath(str(target))
+            self.copy_file(str(ROOT / "app.py"), str(target / "app.py"))
 
 
 packages = ["tokensim"]
