@@ -162,7 +162,7 @@ def _resolve_dims(model: Model, params: Mapping[str, Any], states: Sequence[Mapp
                                 f"fix StateVar('{name}', shape=...)")
                 break
             for dim, size in zip(var.shape, actual):
-                if dim.isdigit():
+                if isinstance(dim, int) or dim.isdigit():
                     expected = int(dim)
                 elif dim in params and not isinstance(params[dim], np.ndarray):
                     expected = int(params[dim])
@@ -428,11 +428,12 @@ def check_deepcopy(model: Model) -> list[str]:
                         "between cadCAD with deepcopy_off on and off")
 
 
-def check_invariants(model: Model) -> list[str]:
+def check_invariants(model: Model, points: Sequence[tuple[str, Mapping[str, Any]]] | None = None) -> list[str]:
+    """The conservation laws at every timestep of each ``(label, point)`` (default: the configurations)."""
     if model.invariants is None:
         return []
     problems = []
-    for label, point in configurations(model):
+    for label, point in configurations(model) if points is None else points:
         params = batch_params(model, point)
         for t, state in enumerate(rollout(model, params)):
             for law, holds in model.invariants(params, state).items():
