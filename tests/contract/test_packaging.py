@@ -75,8 +75,10 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(wheel):
     for required in ("tokensim/__init__.py", "tokensim/py.typed", "tokensim/app.py", "tokensim/seeds/claims.toml",
                      "tokensim/experiments/specs/quickstart.toml", "tokensim/mechanisms/core/contract.py"):
         assert required in names, required
-    data = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "data").glob("*") if p.suffix in (".csv", ".md"))
-    assert all(f"tokensim/{name}" in names for name in data), "data/ files missing from the wheel"
+    shipped = [*(ROOT / "data").glob("*.csv"), *(ROOT / "app_pages").glob("*.py"),
+               *(p for p in (ROOT / "experiments").rglob("*.json") if "__pycache__" not in p.parts)]
+    missing = [p.relative_to(ROOT).as_posix() for p in shipped if f"tokensim/{p.relative_to(ROOT).as_posix()}" not in names]
+    assert not missing, f"missing from the wheel (see setup.py): {missing}"
 
 
 def test_the_installed_wheel_works_beside_decoy_experiments_and_mechanisms(wheel, tmp_path):
