@@ -13,8 +13,9 @@ each alternative value of every choice or bool parameter (the *configurations*),
                       file when it names one under ``data/``); assumed numeric ones a plausible range
 ``state_declared``    ``Model.state`` lists exactly the produced variables, with their scope
                       (``agent_state`` = the agent-scope ones, metrics aggregate) and shapes
-``state_updated``     every declared variable has a state update in some block, and every update
-                      returns the variable it is registered under
+``state_updated``     every declared variable has a state update in some block (a ``constant`` one
+                      has none, so it keeps its initial value), and every update returns the
+                      variable it is registered under
 ``pure``              no policy or update modifies the state it is given (``deepcopy_off`` relies on it)
 ``params_read``       every parameter is read by the initial state or a policy or update
 ``params_matter``     (advisory, see :data:`ADVISORY`) changing any read, non-structural numeric
@@ -47,11 +48,26 @@ BOOKKEEPING = ("substep", "timestep")
 
 
 class RecordingParams(dict):
-    """A parameter dict that records which keys are read (by ``[]``, ``get`` or ``in``)."""
+    """A parameter dict that records which keys are read (by ``[]``, ``get`` or ``in``).
+
+    Reading every value at once (``items()``, ``values()``, ``dict(params)``, ``{**params}``) counts
+    as reading every parameter: a model that copies its parameters into its own rows uses them there.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.read: set[str] = set()
+
+    def __iter__(self) -> Iterator[str]:  # overriding it makes dict(params) and {**params} use []
+        return super().__iter__()
+
+    def items(self):  # type: ignore[override]
+        self.read.update(self.keys())
+        return super().items()
+
+    def values(self):  # type: ignore[override]
+        self.read.update(self.keys())
+        return super().values()
 
     def __getitem__(self, key: str) -> Any:
         self.read.add(key)
@@ -234,9 +250,13 @@ def check_state_updated(model: Model) -> list[str]:
     for block in model.blocks:
         updated |= set(block["variables"])
     for v in model.state:
-        if v.name not in updated:
+        if v.constant and v.name in updated:
+            problems.append(f"{where}: state '{v.name}' is declared constant but has a state update; remove the update "
+                            f"or drop constant=True")
+        elif not v.constant and v.name not in updated:
             problems.append(f"{where}: state '{v.name}' has no state update in any block; add one "
-                            f"(mechanisms.core.updates.take('{v.name}') stores a policy's value), or drop the variable")
+                            f"(mechanisms.core.updates.take('{v.name}') stores a policy's value), declare it "
+                            f"StateVar(..., constant=True) if initial_state sets it once per run, or drop the variable")
 
     def checked(registered: str, fn: Callable) -> Callable:
         def update(params, substep, history, state, signal, *args):

@@ -49,7 +49,8 @@ class StateVar:
     Shapes are written after the batch axis with names of parameters or sizes, e.g. ``()`` for one
     number per sample or ``("n_community",)`` for one per community wallet. Every model declares
     all of its state this way (metrics included), so a contract test can check that the model
-    produces exactly the declared variables.
+    produces exactly the declared variables. ``constant`` marks a variable that ``initial_state``
+    sets once per run and no update changes (a per-sample scale drawn at the start, say).
     """
 
     name: str
@@ -57,6 +58,7 @@ class StateVar:
     scope: str = "aggregate"
     shape: tuple[str, ...] = ()
     unit: str = ""
+    constant: bool = False
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

@@ -100,6 +100,27 @@ def test_undeclared_shape_and_scope_are_caught():
     assert "declares no state" in CHECKS["state_declared"](no_state)[0]
 
 
+def test_params_read_all_at_once_count_as_read():
+    def copies_params(params, rng):
+        rows = {k: v for k, v in params.items()}  # reads every value, e.g. to build per-row dicts
+        return toy.initial_state(rows, rng)
+
+    unused = replace(BROKEN["params_read"], initial_state=copies_params)
+    assert CHECKS["params_read"](unused) == []
+
+
+def test_constant_state_has_no_update_and_never_changes():
+    def with_scale(params, rng):
+        return {**toy.initial_state(params, rng), "scale": rng.uniform(low=1.0, high=2.0)}
+
+    constant = StateVar("scale", "drawn once per run", constant=True)
+    good = replace(GOOD, state=(*GOOD.state, constant), initial_state=with_scale)
+    assert CHECKS["state_updated"](good) == [] and CHECKS["state_declared"](good) == []
+    updated = replace(good, blocks=_block(1, scale=lambda p, s, h, state, pol, *a: ("scale", state["scale"] + 1.0)))
+    problems = CHECKS["state_updated"](updated)
+    assert any("declared constant but has a state update" in p for p in problems)
+
+
 def test_a_missing_update_is_caught():
     extra = replace(GOOD, state=(*GOOD.state, StateVar("ghost", "declared, never updated")),
                     initial_state=lambda p, rng: {**toy.initial_state(p, rng), "ghost": np.zeros(len(rng))})
