@@ -49,6 +49,8 @@ SCRIPT = textwrap.dedent('''
     for claim in claims:
         experiment = experiment_of(claim)
         assert experiment.spec is not None, (claim["id"], experiment.error)
+    if (tokensim.ROOT / "experiments" / "claims" / "cli.py").is_file():  # the claims engine (issue 11)
+        assert main(["claims", "list"]) == 0
 
     from streamlit.testing.v1 import AppTest
 
