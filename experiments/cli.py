@@ -187,6 +187,14 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_app(args: argparse.Namespace) -> int:
+    """Start the Streamlit app: app.py beside experiments/ (the repository root, or the installed package)."""
+    import subprocess
+
+    app = Path(__file__).resolve().parents[1] / "app.py"
+    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *args.extra])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokensim", description="Simulate token-incentive and governance mechanisms.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,11 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_sens.add_argument("--formats", default="png", help="figure formats, comma-separated: png, svg, pdf ('' for none)")
     p_sens.add_argument("--out", help="file stem for table and figure (default: RESULTS/sensitivity/METRIC_METHOD)")
     p_sens.set_defaults(func=_cmd_sensitivity)
+
+    p_app = sub.add_parser("app", help="start the Streamlit app (works from a checkout and an installed wheel)",
+                           description="Any further arguments go to `streamlit run`; the app's own options follow "
+                                       "--, e.g. tokensim app --server.port 8600 -- --models pkg.module")
+    p_app.set_defaults(func=_cmd_app)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)  # only `tokensim app` passes arguments on (to streamlit)
+    if extra and args.command != "app":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.func(args)
     except TokensimError as exc:

@@ -27,20 +27,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping, Protocol
 
 import numpy as np
 
 from mechanisms.core import ParameterError, SpecError, get_model
 from mechanisms.core.errors import shorten
 
-if TYPE_CHECKING:
-    from .spec import Spec
-
 METHODS = ("lhs", "sobol", "morris")
 KEYS = {"method", "n", "seed", "parameters", "second_order", "num_levels"}
 PARAM_KEYS = {"low", "high", "log"}
 MAX_N = 100_000
+MAX_POINTS = 1_000_000  # parameter points of one spec, a grid's or a design's
+
+
+class SpecFields(Protocol):
+    """What this module reads of a :class:`~experiments.spec.Spec` (spec.py imports this module, not
+    the other way round)."""
+
+    model: str
+    seed: int
+    fixed: Mapping[str, Any]
+    design: Mapping[str, Any]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -123,8 +132,6 @@ def parse_design(table: Mapping[str, Any], default_seed: int, schema, fixed: Map
     for name, entry in params.items():
         bounds[name], log[name] = _bounds(name, entry, schema, fixed or {}, lambda key, m, n=name: fail(f"parameters.{n}{key}", m))
     design = Design(method, n, seed, bounds, log, second_order, num_levels)
-    from .spec import MAX_POINTS
-
     if design.n_points() > MAX_POINTS:
         raise fail("n", f"gives {design.n_points()} parameter points; at most {MAX_POINTS} are allowed")
     return design
@@ -166,18 +173,18 @@ def _bounds(name: str, entry: Any, schema, fixed: Mapping[str, Any], fail) -> tu
     return (low, high), is_log
 
 
-def design_of(spec: "Spec") -> Design:
+def design_of(spec: SpecFields) -> Design:
     """The :class:`Design` of a spec (or of a spec dict stored in provenance)."""
     schema = get_model(spec.model).schema
     return parse_design(spec.design, spec.seed, schema, spec.fixed, spec.source)
 
 
-def validate_design(spec: "Spec") -> None:
+def validate_design(spec: SpecFields) -> None:
     """Raise :class:`SpecError` unless ``spec.design`` is a valid design for its model."""
     design_of(spec)
 
 
-def design_points(spec: "Spec") -> list[dict[str, Any]]:
+def design_points(spec: SpecFields) -> list[dict[str, Any]]:
     """The sampled values of each design point, in design order (point id = matrix row)."""
     design = design_of(spec)
     schema = get_model(spec.model).schema

@@ -39,7 +39,7 @@ import json
 import math
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -48,12 +48,10 @@ import numpy as np
 from mechanisms.core import DataFileError, ParameterError, SpecError, datafiles, get_model
 from mechanisms.core.errors import TokensimError, clip, shorten
 
+from .design import MAX_POINTS, design_points, validate_design
+
 LAYOUTS = ("packed", "per_point", "per_sample")
-TOP_KEYS = {
-    "model", "title", "description", "claims", "seed", "samples", "timesteps", "output", "metrics",
-    "fixed", "sweep", "chunk_size", "layout", "common_random_numbers", "design",
-}
-MAX_POINTS = 1_000_000
+COSMETIC = {"cosmetic": True}  # field metadata: a key that does not change the numbers
 MAX_RUNS = 10_000_000  # parameter points x samples: the rows the runner plans
 MAX_SPEC_BYTES = 1_000_000
 MAX_DEPTH = 16  # tables and lists nested deeper than this are refused (a spec needs 4)
@@ -61,7 +59,11 @@ MAX_DEPTH = 16  # tables and lists nested deeper than this are refused (a spec n
 
 @dataclass(frozen=True)
 class Spec:
-    """A validated experiment. ``sweep`` maps each swept parameter to its list of values."""
+    """A validated experiment. ``sweep`` maps each swept parameter to its list of values.
+
+    The fields are the spec file's keys (all but ``source``, which says where the spec came from);
+    :data:`TOP_KEYS` and :data:`RESULT_KEYS` are derived from them, so a key is declared once.
+    """
 
     model: str
     seed: int = 0
@@ -70,12 +72,12 @@ class Spec:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     sweep: Mapping[str, list] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
-    title: str = ""
-    description: str = ""
-    claims: tuple[str, ...] = ()
-    output: Path | None = None
-    chunk_size: int | None = None  # None: chosen per structural group by the runner
-    layout: str = "packed"
+    title: str = field(default="", metadata=COSMETIC)
+    description: str = field(default="", metadata=COSMETIC)
+    claims: tuple[str, ...] = field(default=(), metadata=COSMETIC)
+    output: Path | None = field(default=None, metadata=COSMETIC)
+    chunk_size: int | None = field(default=None, metadata=COSMETIC)  # None: chosen per structural group by the runner
+    layout: str = field(default="packed", metadata=COSMETIC)
     common_random_numbers: bool = False
     design: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<spec>"
@@ -88,8 +90,6 @@ class Spec:
         """Every parameter point as a full, validated parameter dict, in a stable order."""
         schema = get_model(self.model).schema
         if self.design:
-            from .design import design_points
-
             swept = design_points(self)
         else:
             names = list(self.sweep)
@@ -101,20 +101,8 @@ class Spec:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, TOML/JSON-serialisable form that :func:`parse_spec` reads back."""
-        out: dict[str, Any] = {
-            "model": self.model, "title": self.title, "description": self.description,
-            "claims": list(self.claims), "seed": self.seed, "samples": self.samples,
-            "timesteps": self.timesteps, "metrics": list(self.metrics),
-            "layout": self.layout, "common_random_numbers": self.common_random_numbers,
-            "fixed": dict(self.fixed), "sweep": {k: list(v) for k, v in self.sweep.items()},
-        }
-        if self.chunk_size is not None:
-            out["chunk_size"] = self.chunk_size
-        if self.design:
-            out["design"] = json.loads(json.dumps(self.design))
-        if self.output is not None:
-            out["output"] = str(self.output)
-        return out
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)
+                if f.name in TOP_KEYS and not (f.name in ("design", "output", "chunk_size") and not getattr(self, f.name))}
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> "Spec":
         """The spec with ``overrides`` fixed (they replace any sweep over the same parameters)."""
@@ -126,6 +114,11 @@ class Spec:
         spec = replace(self, fixed=fixed, sweep=sweep)
         spec.points()  # re-run cross-parameter checks
         return spec
+
+
+TOP_KEYS = frozenset(f.name for f in fields(Spec)) - {"source", "folder"}
+RESULT_KEYS = tuple(f.name for f in fields(Spec) if f.name in TOP_KEYS and not f.metadata.get("cosmetic"))
+"""The keys that determine a spec's numbers (and the columns stored): what a cache or a staleness check compares."""
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -228,8 +221,6 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", folder: Path | N
     if spec.design:
         if spec.sweep:
             raise SpecError(source, "design", "use either [sweep] or [design], not both")
-        from .design import validate_design
-
         validate_design(spec)
     n_points = math.prod(len(v) for v in sweep.values())
     if n_points > MAX_POINTS:
@@ -246,6 +237,17 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", folder: Path | N
     except ParameterError as exc:
         raise SpecError(source, "fixed" if exc.name in fixed else f"sweep.{exc.name}", str(exc)) from None
     return spec
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as TOML/JSON data: paths as strings, tuples as lists, mappings copied."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _typed(source: str, key: str, value: Any, kind: type) -> Any:

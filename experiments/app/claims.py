@@ -22,7 +22,7 @@ from mechanisms.core.errors import TokensimError
 
 from ..figures import figure
 from ..runner import run_spec
-from ..spec import Spec, load_spec
+from ..spec import RESULT_KEYS, Spec, load_spec
 from ..storage import read_results
 from ..summary import outcomes, summary_table
 from .runpanel import progress_panel
@@ -36,7 +36,6 @@ VERDICT_NOTE = (
     "several metrics, parameter ranges and scenarios; the app does not turn them into a verdict "
     "mechanically. Compare the table (mean per parameter point with its 95% CI) with the conditions."
 )
-COMPARED = ("model", "seed", "samples", "timesteps", "common_random_numbers", "fixed", "sweep", "design")
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def experiment_of(claim: Mapping[str, Any], root: Path | None = None) -> Experim
 def stale_keys(provenance: Mapping[str, Any], spec: Spec) -> list[str]:
     """Spec keys whose stored results were produced with different values than the spec file now has."""
     stored, current = provenance.get("spec", {}), spec.to_dict()
-    return [k for k in COMPARED if _plain(stored.get(k)) != _plain(current.get(k))]
+    return [k for k in RESULT_KEYS if _plain(stored.get(k)) != _plain(current.get(k))]
 
 
 def _plain(value: Any) -> Any:

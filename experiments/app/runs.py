@@ -32,7 +32,7 @@ from .. import budget
 from ..budget import CostLimitError  # noqa: F401  (the app raises and catches it)
 from ..provenance import provenance
 from ..runner import _chunk_path, _with_swept_columns, plan_chunks, run_spec
-from ..spec import Spec
+from ..spec import RESULT_KEYS, Spec
 from ..storage import read_chunk
 
 COST_LIMIT = float(os.environ.get("TOKENSIM_APP_COST_LIMIT", "180"))  # seconds of estimated compute
@@ -79,9 +79,7 @@ def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:
 
 def cache_key(spec: Spec) -> str:
     """Everything that determines a spec's numbers, as canonical JSON."""
-    data = spec.to_dict()
-    for cosmetic in ("title", "description", "claims", "chunk_size", "layout", "output"):
-        data.pop(cosmetic, None)
+    data = {k: v for k, v in spec.to_dict().items() if k in RESULT_KEYS}
     data["model_version"] = get_model(spec.model).version
     return json.dumps(data, sort_keys=True, default=str)
 

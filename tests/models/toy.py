@@ -2,20 +2,22 @@
 
 Agents hold tokens; each step a fixed emission is minted and split among agents in proportion to
 a noisy score, and each agent burns a share of its balance. Conservation is exact by
-construction: minted = balances + burned. Registered as ``toy``.
+construction: minted = balances + burned, which the model declares as its invariant so the
+contract suite checks it every timestep. Registered as ``toy``; it passes the whole contract.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import Metric, Model, Param, Schema, register
+from mechanisms.core import Metric, Model, Param, Schema, StateVar, register
 
 SCHEMA = Schema(
     (
-        Param("n_agents", 50, "number of agents", kind="int", low=1, high=100_000, structural=True),
-        Param("emission", 100.0, "tokens minted per step", low=0.0, high=1e9, unit="tokens/step"),
-        Param("burn_rate", 0.01, "share of each balance burned per step", low=0.0, high=1.0),
-        Param("noise", 1.0, "standard deviation of the score noise", low=0.0, high=10.0),
+        Param("n_agents", 50, "number of agents", kind="int", low=1, high=100_000, structural=True, basis="setting"),
+        Param("emission", 100.0, "tokens minted per step", low=0.0, high=1e9, unit="tokens/step",
+              plausible=(10.0, 1000.0)),
+        Param("burn_rate", 0.01, "share of each balance burned per step", low=0.0, high=1.0, plausible=(0.0, 0.05)),
+        Param("noise", 1.0, "standard deviation of the score noise", low=0.0, high=10.0, plausible=(0.5, 2.0)),
     )
 )
 
@@ -59,6 +61,15 @@ def s_supply(params, substep, history, state, policy, *args):
     return "supply", state["balances"].sum(axis=1)
 
 
+def invariants(params, state):
+    """Conservation: every minted token is held or burned; no balance is negative."""
+    return {
+        "minted = balances + burned": np.isclose(state["minted"], state["balances"].sum(axis=1) + state["burned"],
+                                                 rtol=1e-12, atol=1e-9),
+        "balances >= 0": (state["balances"] >= 0).all(axis=1),
+    }
+
+
 MODEL = register(
     Model(
         name="toy",
@@ -78,6 +89,14 @@ MODEL = register(
             Metric("burned", "tokens burned so far", "tokens"),
         ),
         agent_state=("balances",),
+        state=(
+            StateVar("balances", "tokens held by each agent", scope="agent", shape=("n_agents",), unit="tokens"),
+            StateVar("minted", "tokens minted so far, initial balances included", unit="tokens"),
+            StateVar("burned", "tokens burned so far", unit="tokens"),
+            StateVar("mean_balance", "mean agent balance", unit="tokens"),
+            StateVar("supply", "tokens held by agents", unit="tokens"),
+        ),
+        invariants=invariants,
         cost=lambda p: 3e-8 * p["n_agents"],  # seconds per sample-step, measured at 10,000 agents
     )
 )
