@@ -174,7 +174,7 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
         "criteria": claim.criteria_dict(), "figure_axes": dict(claim.figure),
         "provenance": {"git_commit": git_commit(), "tokensim_version": package_version(),
                        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                       "seed": spec.seed, "timesteps": spec.timesteps,
+                       "seed": spec.seed, "timesteps": spec.timesteps, "repository": repository_url(),
                        "common_random_numbers": spec.common_random_numbers},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -183,6 +183,26 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
     tmp.write_text(dumps(record))
     tmp.replace(out_dir / "verdict.json")
     return record
+
+
+def repository_url() -> str:
+    """The project's URL: ``[project.urls]`` of pyproject.toml, else the git remote ``origin``, else ""."""
+    import subprocess
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        urls = tomllib.loads((root / "pyproject.toml").read_text()).get("project", {}).get("urls", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        urls = {}
+    for key in ("Repository", "Source", "Homepage"):
+        if urls.get(key):
+            return str(urls[key])
+    try:
+        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def dumps(record: Mapping[str, Any]) -> str:
