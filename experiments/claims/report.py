@@ -257,7 +257,7 @@ def write_report(claims: Sequence[Claim], results: Path, docs: Path, readme: Pat
             continue
         outcomes = pd.read_parquet(results / claim.id / "outcomes.parquet")
         for kind, chart in figures_for(record, outcomes).items():
-            written += save(chart, fig_dir / f"{claim.id}_{kind}", ("png", "svg"))
+            written += save(chart, fig_dir / f"{claim.id}_{kind}", ("png",))
             bib = fig_dir / f"{claim.id}_{kind}.bib"
             bib.write_text(bibtex(record, kind, WHAT[kind]))
             written.append(bib)
