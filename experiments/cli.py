@@ -193,6 +193,10 @@ def _cmd_app(args: argparse.Namespace) -> int:
 
     app = Path(__file__).resolve().parents[1] / "app.py"
     return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *args.extra])
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from .claims.cli import run_claims
+
+    return run_claims(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Any further arguments go to `streamlit run`; the app's own options follow "
                                        "--, e.g. tokensim app --server.port 8600 -- --models pkg.module")
     p_app.set_defaults(func=_cmd_app)
+    from .claims.cli import add_parser as add_claims_parser
+
+    add_claims_parser(sub, _cmd_claims)
     return parser
 
 

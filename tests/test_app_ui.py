@@ -12,7 +12,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from experiments.app import claims, runs
+from experiments.app import runs
 from experiments.app.models import available_models
 from experiments.app.scenarios import Scenario, Settings, scenario_specs
 from experiments.app.widgets import FEW_PARAMS, use_slider
@@ -21,7 +21,7 @@ from experiments.spec import parse_spec
 from mechanisms.core import Schema, get_model, require
 from mechanisms.core.model import _REGISTRY
 from mechanisms.core.params import group_of
-from tests.app_support import changeable_param, write_claim_repo
+from tests.app_support import changeable_param
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 MODELS = sorted(available_models()[0])
@@ -325,23 +325,6 @@ def test_start_page_orients_and_opens_a_ready_comparison():
     assert not at.button(key="run_scenarios").disabled
     at.run()
     assert not at.expander[0].proto.expanded  # closed on later visits
-
-
-def test_claims_page_runs_an_experiment_then_shows_figure_and_numbers(tmp_path, monkeypatch):
-    write_claim_repo(tmp_path)
-    monkeypatch.setattr(claims, "REPO_ROOT", tmp_path)
-    monkeypatch.setattr(claims, "CLAIMS_PATH", tmp_path / "seeds" / "claims.toml")
-    at = app("toy", page=CLAIMS)
-    assert any("toy-claim" in e.label for e in at.expander)
-    at.toggle(key="claim:toy-claim:open").set_value(True).run()
-    at.button(key="claim:toy-claim:run").click().run()
-    assert_clean(at)
-    assert (tmp_path / "results" / "toy_claim" / "results.parquet").is_file()
-    assert len(charts(at)) == 1
-    table = next(d.value for d in at.dataframe if "burn_rate" in d.value.columns)
-    assert list(table.columns) == ["burn_rate", "supply"]
-    assert any("minted" in w.value for w in at.warning)  # a claim metric the results lack
-    assert any(i.value == claims.VERDICT_NOTE for i in at.info)
 
 
 def test_sensitivity_page_runs_a_sobol_analysis_and_warns_when_unconverged():

@@ -15,19 +15,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
-import streamlit as st
 
 from mechanisms.core import get_model
 from mechanisms.core.errors import TokensimError
 
-from ..figures import figure
-from ..runner import run_spec
 from ..spec import RESULT_KEYS, Spec, load_spec
-from ..storage import read_results
 from ..summary import outcomes, summary_table
-from .runpanel import progress_panel
-from .runs import estimate_cost
-from .widgets import chart_with_export
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLAIMS_PATH = REPO_ROOT / "seeds" / "claims.toml"
@@ -113,75 +106,114 @@ def claim_metrics(claim: Mapping[str, Any], frame: pd.DataFrame) -> tuple[list[s
     return [m for m in wanted if m in frame.columns], [m for m in wanted if m not in frame.columns]
 
 
-# The Claims page (app_pages/claims.py calls page()).
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def stored_results(path: str, mtime: float) -> tuple[pd.DataFrame, dict]:
-    """A results folder's contents, re-read when its file changes (``mtime`` is part of the key)."""
-    return read_results(path)
+VERDICT_COLOR = {"supported": "green", "refuted": "red", "inconclusive": "orange"}
 
 
-def page() -> None:
-    st.caption("Claims from seeds/claims.toml, each with the experiment that tests it. Independent of the sidebar.")
-    for claim in load_claims():
-        with st.expander(f"{claim['id']} ({claim['family']})"):
-            claim_view(claim)
+def computed_rows(root: Path | None = None, results: Path | None = None):
+    """Every claim of the claims file with its stored record and whether that record is current."""
+    from ..claims.criteria import load_claims as load_structured
+    from ..claims.engine import Settings, is_current, read_record
 
-
-def claim_view(claim: dict) -> None:
-    st.markdown(claim["claim"])
-    source = claim["source"]
-    st.caption(f"Source: {source['title']}, {source['author']}, {source['outlet']}, {source['date']}.")
-    st.markdown(f"**Supports if:** {claim['supports_if']}\n\n**Refutes if:** {claim['refutes_if']}")
-    if claim.get("notes"):
-        st.caption(f"Notes: {claim['notes']}")
-    st.markdown(f"**Experiment:** `{claim['experiment']}`")
-    if not st.toggle("Show the experiment and its results", key=f"claim:{claim['id']}:open"):
-        return  # loading results and drawing figures only on request keeps every other rerun quick
-    exp = experiment_of(claim)
-    if exp.spec is None:
-        st.warning(exp.error)
-        return
-    with st.expander("Spec file"):
-        st.code(exp.path.read_text(encoding="utf-8"), language="toml")
-    if not exp.has_results:
-        claim_run(claim, exp)
-        return
-    frame, prov = stored_results(str(exp.results_file), exp.results_file.stat().st_mtime)
-    stale = stale_keys(prov, exp.spec)
-    if stale:
-        st.warning(f"These results were produced with different {', '.join(stale)} than the spec file has now; "
-                   "run it again to update them.")
-        claim_run(claim, exp)
-    present, missing = claim_metrics(claim, frame)
-    if missing:
-        st.warning(f"The results lack the claim's metrics {', '.join(missing)}.")
-    st.caption(f"Results: {exp.results} ({prov['samples']} samples x {prov['timesteps']} timesteps per point, "
-               f"seed {prov['seed']}, created {prov['created']}).")
-    if present:
-        metric = st.selectbox("Figure of", present, key=f"claim:{claim['id']}:metric")
-        data = frame[["point_id", *prov["swept"], "sample", "timestep", metric]]
-        chart_with_export(figure(data, prov, metric), data, prov, metric, f"{claim['id']}_{metric}", f"claim:{claim['id']}")
-        st.dataframe(claim_table(frame, prov, present), hide_index=True)
-    st.info(VERDICT_NOTE)
-
-
-def claim_run(claim: dict, exp: Experiment) -> None:
-    st.caption(f"Estimated {estimate_cost(exp.spec):.3g} s of compute. This is one of the project's own "
-               "experiments, sized to finish in about two minutes, so the app's cost limit for custom runs does "
-               f"not apply; the same run from a shell: `tokensim run {claim['experiment']}`.")
-    if st.button("Run this experiment", key=f"claim:{claim['id']}:run"):
+    root = root or REPO_ROOT
+    results = results or root / "results" / "claims"
+    rows = []
+    for claim in load_structured(root / "seeds" / "claims.toml"):
+        record = read_record(results, claim.id)
         try:
-            run_claim_spec(exp, claim["id"])
+            state = "missing" if record is None else "current" if is_current(claim, root, results, Settings()) else "stale"
         except TokensimError as exc:
-            st.error(str(exc))
-            return
+            state = f"error: {exc}"
+        rows.append((claim, record, state))
+    return rows
+
+
+def page(root: Path | None = None) -> None:
+    """The whole Claims tab: every claim's computed verdict, deciding numbers, robustness and figures,
+    from the records ``tokensim claims check`` stores, with a button that (re)checks a claim."""
+    import streamlit as st
+
+    from ..claims.report import summary_rows
+
+    root = root or REPO_ROOT
+    results = root / "results" / "claims"
+    st.caption("Verdicts computed by the claims engine from each claim's structured criteria (95% t intervals; more "
+               "samples while undecided; robustness over the models' assumed parameters). The same records give "
+               "docs/claims.md; from a shell: `tokensim claims check --all && tokensim claims report`. "
+               "Independent of the sidebar.")
+    try:
+        rows = computed_rows(root, results)
+    except TokensimError as exc:
+        st.error(str(exc))
+        return
+    table = pd.DataFrame(summary_rows(rows))[["claim", "verdict", "state", "deciding", "robustness", "flips"]]
+    st.dataframe(table, hide_index=True)
+    for claim, record, state in rows:
+        label = record["decision"]["verdict"] if record else "not checked"
+        with st.expander(f"{claim.id}: {label}" + ("" if state in ("current", "missing") else f" ({state})")):
+            _claim_panel(st, claim, record, state, root, results)
+
+
+def _claim_panel(st, claim, record, state: str, root: Path, results: Path) -> None:
+    from ..claims.report import _condition_rows, deciding_text, flips_text, robustness_text
+
+    st.markdown(claim.text)
+    st.markdown(f"**Supports if:** {claim.supports_if}\n\n**Refutes if:** {claim.refutes_if}")
+    st.markdown(f"**Experiment:** `{claim.experiment}`")
+    if record is None:
+        st.info("Not checked yet.")
+    else:
+        if state != "current":
+            st.warning("The spec, model version, criteria or schema changed since this verdict was computed; "
+                       "check again to update it.")
+        verdict = record["decision"]["verdict"]
+        st.markdown(f"**Verdict: :{VERDICT_COLOR[verdict]}[{verdict}].** {deciding_text(record)}.")
+        st.dataframe(pd.DataFrame(_condition_rows(record), columns=["criterion", "condition", "state", "deciding numbers (95% CI)"]),
+                     hide_index=True)
+        st.markdown(f"**Robustness:** {robustness_text(record)}. **What flips it:** {flips_text(record)}.")
+        if st.toggle("Show the figures", key=f"claims:{claim.id}:figs"):
+            _figures(st, claim, record, results)
+    robust = st.checkbox("with robustness ensemble", value=True, key=f"claims:{claim.id}:robust")
+    if st.button("Check this claim", key=f"claims:{claim.id}:check"):
+        from ..claims.engine import Progress, Settings, check_claim
+        from .widgets import progress_panel
+
+        with progress_panel(f"claims:{claim.id}", "Check cancelled; finished chunks are kept and reused.") as report:
+            class Bar(Progress):
+                total, done, text = 0, 0, ""
+
+                def expect(self, rows: int) -> None:
+                    self.total += rows
+
+                def update(self, rows: int) -> None:
+                    self.done += rows
+                    report(self.done / max(self.total, 1), f"{self.text}: {self.done} of {self.total} runs")
+
+                def stage(self, text: str) -> None:
+                    self.text = text
+
+            try:
+                check_claim(claim, root, results, Settings(robustness=robust), progress=Bar())
+            except TokensimError as exc:
+                st.error(str(exc))
+                return
         st.rerun()
 
 
-def run_claim_spec(exp: Experiment, key: str) -> None:
-    """Run a claim's spec into its results folder, as ``tokensim run`` would."""
-    message = f"Run cancelled; finished chunks are kept in {exp.results / 'chunks'} and reused next time."
-    with progress_panel(f"claim:{key}", message) as report:
-        run_spec(exp.spec, progress=lambda done, total: report(done / max(total, 1), f"{done} of {total} samples"),
-                 output=exp.results)
+def _figures(st, claim, record, results: Path) -> None:
+    from ..claims.figures import WHAT, bibtex, caption, figures_for
+
+    outcomes = pd.read_parquet(results / claim.id / "outcomes.parquet")
+    for kind, chart in figures_for(record, outcomes).items():
+        st.altair_chart(chart.properties(autosize="pad"), key=f"claims:{claim.id}:{kind}", theme=None, width="content")
+        with st.expander(f"Export: {claim.id}_{kind}"):
+            st.caption(caption(record, kind, WHAT[kind]))
+            st.download_button("PNG", data=lambda c=chart: _png(c), file_name=f"{claim.id}_{kind}.png", mime="image/png",
+                               key=f"claims:{claim.id}:{kind}:png")
+            st.download_button("BibTeX", data=bibtex(record, kind, WHAT[kind]), file_name=f"{claim.id}_{kind}.bib",
+                               key=f"claims:{claim.id}:{kind}:bib")
+
+
+def _png(chart) -> bytes:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(chart.to_json(), scale=1.5)
