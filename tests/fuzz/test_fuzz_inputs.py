@@ -204,3 +204,27 @@ def test_widget_text_is_parsed_or_refused_by_name(param, text):
 def test_non_ascii_and_underscored_numbers_are_refused(text):
     with pytest.raises(ParameterError, match="not a number"):
         get_model("toy").schema["n_agents"].parse(text)
+
+
+@FUZZ
+@given(kind=st.sampled_from(["regular", "fifo", "folder", "link_out", "outside", "dev", "random"]),
+       text=st.text(max_size=30), payload=st.binary(max_size=200))
+def test_balances_csv_paths(tmp_path_factory, capsys, kind, text, payload):
+    tmp = tmp_path_factory.mktemp("csv")
+    target = tmp / "b.csv"
+    if kind == "regular":
+        target.write_bytes(b"address,balance\n" + payload)
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "link_out":
+        target.symlink_to("/etc/hostname")
+    value = {"outside": "/etc/hostname", "dev": "/dev/zero", "random": text}.get(kind, "b.csv")
+    path = tmp / "spec.json"
+    path.write_text(json.dumps({"model": "governance", "samples": 1, "timesteps": 1,
+                                "fixed": {"balances_csv": value, "n_whales": 1, "n_delegates": 1}}))
+    status, err = run_cli(["run", str(path), *outside(tmp)], capsys)
+    if status == 2 and not is_budget(err):
+        assert err.startswith(f"error: {path}: key 'fixed.balances_csv'"), err
+    assert kind in ("regular", "random") or status == 2
