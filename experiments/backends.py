@@ -113,7 +113,6 @@ def dask_map(
 
 
 DASK_PREFIX = "tokensim-dask-"
-WORKER_DEATH_TIMEOUT = "10s"
 
 
 def remove_stale_dask_folders() -> None:
@@ -189,7 +188,6 @@ def _client(workers: int, address: str | None, local_directory: Path | None) -> 
                 dashboard_address=None,  # no dashboard; its bare HTTP health server on a free port:
                 scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 local_directory=str(folder), silence_logs=40,
-                death_timeout=WORKER_DEATH_TIMEOUT,  # workers exit when this process (their scheduler) is gone
             )
             try:
                 client = Client(cluster)

@@ -178,6 +178,7 @@ def local_map(chunks: Sequence[Chunk], workers: int) -> Iterator[tuple[Chunk, pd
             process.terminate()
         for process in processes:
             process.join(5)
+        pool.shutdown(wait=True)  # the pool's manager sees its workers gone and releases its semaphores
         raise
     pool.shutdown()
 
@@ -185,9 +186,19 @@ def local_map(chunks: Sequence[Chunk], workers: int) -> Iterator[tuple[Chunk, pd
 PARENT_CHECK_SECONDS = 0.5
 
 
+def _stop_worker(signum: int, frame) -> None:
+    """SIGTERM in a pool worker (the parent stopping the pool): release this process's
+    multiprocessing resources (so Python's resource tracker has nothing to warn about), then exit."""
+    from multiprocessing import util
+
+    util._run_finalizers(0)
+    os._exit(128 + signum)
+
+
 def _worker_init(parent: int) -> None:
     """In a pool worker: ignore Ctrl-C (the parent stops the pool) and exit when the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -102,6 +102,8 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         path = path / "results.parquet"
     if not path.exists():
         raise TokensimError(f"no results at {path}; run an experiment first (tokensim run SPEC.toml)")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise TokensimError(f"{path} is not a regular file; give a results folder or its results.parquet")
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:

@@ -172,6 +172,8 @@ def numeric_axis(param: Param, start: float, stop: float, num: int, log: bool) -
     """An axis over a numeric parameter; an integer parameter gets its distinct rounded values."""
     if not 2 <= num <= MAX_VALUES:
         raise TokensimError(f"sweep of '{param.name}': number of values {num} should be in [2, {MAX_VALUES}]")
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise TokensimError(f"sweep of '{param.name}': start {start:g} and stop {stop:g} should be finite numbers")
     if not start < stop:
         raise TokensimError(f"sweep of '{param.name}': start {start:g} should be below stop {stop:g}")
     if log and start <= 0:

@@ -68,8 +68,8 @@ def resolve(text: str, base: Path | None = None) -> Path:
 def _regular_size(path: Path) -> os.stat_result:
     try:
         info = os.stat(path)
-    except OSError as exc:
-        raise DataFileError(f"{clip(str(path))}: cannot read data file ({exc.strerror})") from None
+    except (OSError, ValueError) as exc:
+        raise DataFileError(f"{clip(str(path))}: cannot read data file ({getattr(exc, 'strerror', None) or exc})") from None
     _check_stat(path, info)
     return info
 
@@ -90,6 +90,8 @@ def read_bytes(path: str | Path, max_bytes: int | None = None) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise DataFileError(f"{clip(str(path))}: cannot read file ({exc.strerror})") from None
+    except ValueError:  # a NUL character in the name
+        raise DataFileError(f"{clip(repr(str(path)))}: cannot read file (a file name cannot contain NUL)") from None
     try:
         info = os.fstat(fd)
         _check_stat(Path(path), info)

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 import tomli_w
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mechanisms.core import DataFileError, ParameterError, get_model, model_names
@@ -204,3 +204,58 @@ def test_widget_text_is_parsed_or_refused_by_name(param, text):
 def test_non_ascii_and_underscored_numbers_are_refused(text):
     with pytest.raises(ParameterError, match="not a number"):
         get_model("toy").schema["n_agents"].parse(text)
+
+
+@FUZZ
+@given(kind=st.sampled_from(["regular", "fifo", "folder", "link_out", "outside", "dev", "random"]),
+       text=st.text(max_size=30), payload=st.binary(max_size=200))
+def test_balances_csv_paths(tmp_path_factory, capsys, kind, text, payload):
+    tmp = tmp_path_factory.mktemp("csv")
+    target = tmp / "b.csv"
+    if kind == "regular":
+        target.write_bytes(b"address,balance\n" + payload)
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "link_out":
+        target.symlink_to("/etc/hostname")
+    value = {"outside": "/etc/hostname", "dev": "/dev/zero", "random": text}.get(kind, "b.csv")
+    path = tmp / "spec.json"
+    path.write_text(json.dumps({"model": "governance", "samples": 1, "timesteps": 1,
+                                "fixed": {"balances_csv": value, "n_whales": 1, "n_delegates": 1}}))
+    status, err = run_cli(["run", str(path), *outside(tmp)], capsys)
+    if status == 2 and not is_budget(err):
+        assert err.startswith(f"error: {path}: key 'fixed.balances_csv'"), err
+    assert kind in ("regular", "random") or status == 2
+
+
+# --- the app's own builders of specs from widget values -----------------------------------------------
+
+widget_numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**15), 10**15)
+
+
+@FUZZ
+@given(param=st.sampled_from([p for p in PARAMS if p.kind in ("int", "float")]), start=widget_numbers, stop=widget_numbers,
+       num=st.integers(-2, 60), log=st.booleans(), samples=st.integers(-1, 5), name=st.text(max_size=10))
+@example(param=get_model("governance").schema["n_community"], start=2, stop=math.inf, num=5, log=True, samples=1, name="a")
+@example(param=get_model("toy").schema["emission"], start=-math.inf, stop=3.0, num=5, log=False, samples=1, name="a")
+def test_app_sweep_and_scenario_builders(param, start, stop, num, log, samples, name):
+    from experiments.app.scenarios import Scenario, Settings, scenario_specs
+    from experiments.app.sweeps import numeric_axis, sweep_spec_dict
+    from experiments.spec import parse_spec
+    from mechanisms.core import TokensimError
+
+    model = next(get_model(m) for m in model_names() if param in get_model(m).schema.params)
+    settings = Settings(samples=samples, timesteps=2, seed=0)
+    with no_hang():
+        try:
+            axis = numeric_axis(param, start, stop, num, log)
+            parse_spec(sweep_spec_dict(model, model.schema.defaults(), [axis], settings, "base"), "app sweep")
+        except TokensimError as exc:
+            assert len(str(exc)) <= 1000
+        try:
+            values = {**model.schema.defaults(), param.name: start}
+            scenario_specs(model, [Scenario(name, values), Scenario(name + "2", model.schema.defaults())], settings)
+        except TokensimError as exc:
+            assert len(str(exc)) <= 1000
