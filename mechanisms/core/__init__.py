@@ -1,4 +1,8 @@
-"""The small framework every tokensim model uses: parameter schema, seeding, registry, cadCAD wiring."""
+"""The small framework every tokensim model uses: parameter schema, seeding, registry, cadCAD wiring.
+
+Also here, imported on demand: :mod:`.contract` (the checks every model must pass) and
+:mod:`.interop` (a model as plain cadCAD pieces, ``to_cadcad``).
+"""
 from .errors import DataFileError, ParameterError, SpecError, TokensimError
 from .model import Metric, Model, StateVar, get_model, model_names, register, register_builtin
 from .params import Param, Schema, require

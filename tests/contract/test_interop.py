@@ -75,3 +75,18 @@ def test_cadcad_sweeps_over_its_own_parameter_lists():
     ends = frame[frame["substep"] == 2].pivot_table(index=["subset", "run"], columns="timestep", values="minted")
     minted = (ends[3] - ends[1]).groupby("subset").mean()  # two steps of emission (initial draws differ by point)
     assert minted[0] == pytest.approx(2 * 1.0) and minted[1] == pytest.approx(2 * 1000.0)
+
+
+def test_cadcads_multiprocess_mode_gives_the_same_numbers():
+    model = get_model("toy")
+    frames = []
+    for mode in (ExecutionMode.single_mode, ExecutionMode.local_mode):
+        pieces = to_cadcad(model, {"n_agents": 5}, seed=SEED, samples=N, timesteps=T)
+        experiment = Experiment()
+        experiment.append_model(initial_state=pieces.initial_state, sim_configs=pieces.sim_configs,
+                                partial_state_update_blocks=pieces.partial_state_update_blocks)
+        records, _, _ = Executor(ExecutionContext(mode), experiment.configs, supress_print=True).execute()
+        frame = pd.DataFrame(records)
+        frames.append(frame[frame["substep"] == 2].sort_values(["run", "timestep"])[["run", "timestep", "supply", "minted"]]
+                      .reset_index(drop=True))
+    pd.testing.assert_frame_equal(frames[0], frames[1])

@@ -138,3 +138,16 @@ def test_a_broken_plugin_is_reported_by_name(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(TokensimError, match=r"plugin 'broken' \(no_such_module_here:MODEL.*failed to import"):
         get_model("broken")
+
+
+def test_a_plugin_cannot_take_a_built_in_name(tmp_path, monkeypatch):
+    from mechanisms.core import get_model
+    from mechanisms.core.model import plugin_entry_points
+
+    info = tmp_path / "impostor-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: impostor\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[tokensim.models]\ngovernance = no_such_module_here:MODEL\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "governance" not in plugin_entry_points()
+    assert get_model("governance").title.startswith("Governance")  # the built-in, not the broken impostor
