@@ -105,13 +105,15 @@ def pending_panel(key: str, noun: str) -> dict[str, Any] | None:
     if entry is None:
         return None
     done, total = entry.get("done", 0), entry["total"]
+    partial = _partial(key, entry)
+    shown = ("the partial results are below, marked partial" if partial is not None
+             else "no chunk had finished yet, so there is nothing to show")
     if entry.get("cancelled"):
-        st.warning(f"Run cancelled after {done:,} of {total:,} samples. The finished chunks are kept: the partial "
-                   "results are below, marked partial. Resume the run to finish it, or discard it.")
+        st.warning(f"Run cancelled after {done:,} of {total:,} samples. The finished chunks are kept: {shown}. "
+                   "Resume the run to finish it, or discard it.")
     else:
-        st.warning(f"A run was interrupted by a change of the inputs after {done:,} of {total:,} samples. "
-                   "Resume it (with the inputs it started with; finished chunks are reused) or discard it? "
-                   "Its finished part is shown below, marked partial.")
+        st.warning(f"A run was interrupted by a change of the inputs after {done:,} of {total:,} samples; {shown}. "
+                   "Resume it (with the inputs it started with; finished chunks are reused) or discard it?")
     left, right = st.columns(2)
     if left.button("Resume the run", key=f"resume:{key}", type="primary"):
         specs = [parse_spec(d, "interrupted run") for d in entry["specs"]]
@@ -127,7 +129,7 @@ def pending_panel(key: str, noun: str) -> dict[str, Any] | None:
         state.pending().pop(key, None)
         discard(entry["folder"])
         st.rerun()
-    return _partial(key, entry)
+    return partial
 
 
 def _ran(run: dict[str, Any], noun: str) -> None:

@@ -11,6 +11,7 @@ the folder as an artefact).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -164,4 +165,35 @@ def test_start_scenarios_downloads_and_sweep_heatmap(server, browser, tmp_path):
     png = _download(page, heatmap, "PNG", tmp_path)
     assert png.startswith(PNG) and len(png) > 5000
     (ARTIFACTS / "sweep_heatmap_export.png").write_bytes(png)
+    page.close()
+
+
+def test_cancel_keeps_finished_chunks_and_shows_partial_results(server, browser):
+    """Cancel in the middle of a run: the finished chunks are shown as partial results, marked so,
+    and the run can be discarded (or resumed)."""
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    page.goto(server)
+    page.get_by_test_id("stSidebar").get_by_text("toy", exact=True).click()
+    page.get_by_test_id("stSidebarNav").get_by_text("Scenarios").click()
+    expect(page.get_by_role("heading", name="Toy emission model")).to_be_visible()
+    _fill(page, "Monte Carlo samples", "200")
+    _fill(page, "Timesteps", "200")
+    for nth in (0, 1):
+        _fill(page, "n_agents", "20000", nth=nth)  # a few seconds per chunk, so Cancel lands mid-run
+    page.get_by_role("button", name="Run scenarios").click()
+    expect(page.get_by_text(re.compile(r": [1-9][0-9]* of 200 samples"))).to_be_visible()  # a chunk finished
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Run cancelled after")).to_be_visible()
+    expect(page.get_by_text("Partial results (").first).to_be_visible()
+    expect(page.locator(".vega-embed canvas, .vega-embed svg.marks").first).to_be_visible()
+    expect(page.get_by_text("PARTIAL RESULTS").first).to_be_visible()
+    expect(page.get_by_role("button", name="Run scenarios")).to_be_disabled()
+    page.screenshot(path=str(ARTIFACTS / "cancelled_partial.png"), full_page=True)
+    page.get_by_role("button", name="Discard it").click()
+    expect(page.get_by_role("button", name="Run scenarios")).to_be_enabled()
     page.close()
