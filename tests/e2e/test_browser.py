@@ -197,3 +197,37 @@ def test_cancel_keeps_finished_chunks_and_shows_partial_results(server, browser)
     page.get_by_role("button", name="Discard it").click()
     expect(page.get_by_role("button", name="Run scenarios")).to_be_enabled()
     page.close()
+
+
+def test_session_saved_in_one_browser_session_loads_in_another(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    first = browser.new_page(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
+    first.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    first.goto(server)
+    first.get_by_test_id("stSidebar").get_by_text("toy", exact=True).click()
+    first.get_by_test_id("stSidebarNav").get_by_text("Scenarios").click()
+    name_b = first.get_by_role("textbox", name="Scenario name").nth(1)
+    name_b.fill("generous")
+    name_b.press("Enter")
+    _fill(first, "emission (tokens/step)", "250", nth=1)
+    first.get_by_role("button", name="Run scenarios").click()
+    expect(first.get_by_text("Ran 2 scenarios")).to_be_visible()
+    first.get_by_test_id("stSidebarNav").get_by_text("Session").click()
+    expect(first.get_by_text("1 finished runs: toy:run_scenarios")).to_be_visible()
+    session = tmp_path / "session.zip"
+    session.write_bytes(_download(first, first.get_by_test_id("stMain"), "Save the session", tmp_path))
+    first.close()
+
+    second = browser.new_page(viewport={"width": 1400, "height": 2400})
+    second.goto(server)
+    second.get_by_test_id("stSidebarNav").get_by_text("Session").click()
+    second.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(session))
+    expect(second.get_by_text("Loaded session.zip: 1 runs")).to_be_visible()
+    second.get_by_test_id("stSidebarNav").get_by_text("Scenarios").click()
+    expect(second.get_by_role("heading", name="Toy emission model")).to_be_visible()
+    expect(second.get_by_role("textbox", name="Scenario name").nth(1)).to_have_value("generous")
+    expect(second.get_by_text("Differences from the baseline")).to_be_visible()
+    second.screenshot(path=str(ARTIFACTS / "session_loaded.png"), full_page=True)
+    second.close()
