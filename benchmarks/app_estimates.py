@@ -6,6 +6,7 @@ Run on demand (not part of pytest)::
     python benchmarks/app_estimates.py                 # calibrate, then check; writes the results
     python benchmarks/app_estimates.py --check-only    # check the calibration in place
     python benchmarks/app_estimates.py --budget 3      # target seconds per run (default 4)
+    python benchmarks/app_estimates.py --ready-only    # held out: the first screen's ready comparisons
 
 Workloads, from every spec in ``experiments/specs/`` (the app's three kinds of run, sized by the
 uncalibrated estimate to about ``--budget`` seconds each):
@@ -25,7 +26,9 @@ calls) is fitted per model by non-negative least squares as ``a + T b + T k W`` 
 ``W`` the sum of ``Model.cost`` over the chunk's rows; see :mod:`experiments.app.runs`) and written
 to ``experiments/app/calibration.json``. Check: every workload runs again with another seed and its
 whole measured time (chunks, merging and writing) is compared with the calibrated estimate.
-Results go to ``benchmarks/app_estimates.md`` and ``.json`` with the machine's load.
+Results go to ``benchmarks/app_estimates.md`` and ``.json`` with the machine's load. A held-out
+check (``--ready-only``, ``benchmarks/app_estimates_ready.md``) runs the first screen's ready
+comparisons (:mod:`experiments.app.ready`) at their full size, which no calibration run has.
 """
 from __future__ import annotations
 
@@ -158,7 +161,40 @@ def check(loads, scratch: Path) -> list[dict]:
     return results
 
 
-def write(results: list[dict], calibration: dict, load: tuple[float, float, float], out: Path) -> None:
+def check_ready(scratch: Path) -> list[dict]:
+    """The ready comparisons of the first screen, as the app runs them, against their estimates."""
+    from experiments.app.ready import ready_comparison
+    from experiments.app.scenarios import scenario_specs
+    from mechanisms.core import model_names
+
+    results = []
+    for name in model_names():
+        model = get_model(name)
+        ready = ready_comparison(model) if not name.startswith("toy") else None
+        if ready is None:
+            continue
+        specs = scenario_specs(model, list(ready.scenarios), ready.settings)
+        estimate = sum(runs.estimate_cost(s) for s in specs)
+        measured = wall = 0.0
+        for i, spec in enumerate(specs):
+            seconds, elapsed, _ = timed_run(spec, scratch / f"ready_{name}_{i}")
+            measured, wall = measured + seconds, wall + elapsed
+        ratio = measured / estimate
+        results.append({"spec": f"ready: {ready.experiment}", "kind": "scenarios", "model": name, "runs": len(specs),
+                        "points": len(specs), "samples": ready.settings.samples, "timesteps": ready.settings.timesteps,
+                        "estimate_s": estimate, "measured_s": measured, "wall_s": wall, "ratio": ratio,
+                        "within": 1 / TOLERANCE <= ratio <= TOLERANCE})
+        print(f"ready: {name}: estimated {estimate:.2f} s, measured {measured:.2f} s CPU ({wall:.2f} s wall)", file=sys.stderr)
+    return results
+
+
+HOW = ("Calibration from the chunks of a first pass; the check is a second pass with another seed, timed as a whole "
+       "(chunks, merge, writing)")
+HOW_READY = ("Held out: the first screen's ready comparisons at full size, with the calibration in "
+             "experiments/app/calibration.json, timed as a whole (chunks, merge, writing)")
+
+
+def write(results: list[dict], calibration: dict, load: tuple[float, float, float], out: Path, how: str = HOW) -> None:
     ok = sum(r["within"] for r in results)
     ratios = np.array([r["ratio"] for r in results])
     lines = [
@@ -169,8 +205,7 @@ def write(results: list[dict], calibration: dict, load: tuple[float, float, floa
         "was shared, so times carry the noise of other work).",
         "",
         f"**{ok} of {len(results)} workloads within {TOLERANCE}x** (measured / estimated: median {np.median(ratios):.2f}, "
-        f"range {ratios.min():.2f}-{ratios.max():.2f}). Calibration from the chunks of a first pass; the check is a second "
-        "pass with another seed, timed as a whole (chunks, merge, writing), in CPU seconds of the process (on an idle "
+        f"range {ratios.min():.2f}-{ratios.max():.2f}). {how}, in CPU seconds of the process (on an idle "
         "machine the same as wall seconds: the app runs chunks in one process; wall seconds are listed too).",
         "",
         "| spec | kind | runs x points | samples | timesteps | estimated s | measured s (CPU) | wall s | measured / estimated | within 1.5x |",
@@ -193,9 +228,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=4.0, help="target seconds per workload")
     parser.add_argument("--check-only", action="store_true", help="keep experiments/app/calibration.json")
+    parser.add_argument("--ready-only", action="store_true", help="only the held-out check of the ready comparisons")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "app_estimates"))
     args = parser.parse_args()
     load = os.getloadavg()
+    if args.ready_only:
+        with tempfile.TemporaryDirectory(prefix="tokensim-estimates-") as folder:
+            results = check_ready(Path(folder))
+        write(results, runs.calibration(), load, Path(str(args.out) + "_ready"), HOW_READY)
+        return 0 if all(r["within"] for r in results) else 1
     loads = workloads(args.budget)
     with tempfile.TemporaryDirectory(prefix="tokensim-estimates-") as folder:
         scratch = Path(folder)
