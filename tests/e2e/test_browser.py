@@ -5,8 +5,9 @@ The server loads the toy model (``-- --models tests.models.toy``) so the test do
 on the size of the real models. It opens the first screen, compares two scenarios, checks that
 the charts rendered (vega-embed drew a canvas or an SVG), downloads a figure as PNG and its data
 as CSV with two clicks in a row (a download must not rerun the page), then runs a two-parameter
-sweep and downloads its heatmap. Screenshots go to ``tests/e2e/artifacts/`` (gitignored; CI keeps
-the folder as an artefact).
+sweep and downloads its heatmap; a Cancel mid-run shows partial results; a saved session loads in
+another browser session. Screenshots go to ``tests/e2e/artifacts/`` (``TOKENSIM_E2E_ARTIFACTS``
+overrides; gitignored) for CI to keep as artefacts.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PNG = b"\x89PNG\r\n\x1a\n"
 TIMEOUT_MS = 60_000
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(os.environ.get("TOKENSIM_E2E_ARTIFACTS") or Path(__file__).resolve().parent / "artifacts")
 
 
 def _need(condition: bool, reason: str) -> None:
