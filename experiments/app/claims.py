@@ -25,9 +25,8 @@ from ..runner import run_spec
 from ..spec import Spec, load_spec
 from ..storage import read_results
 from ..summary import outcomes, summary_table
-from .runpanel import progress_panel
 from .runs import estimate_cost
-from .widgets import chart_with_export
+from .widgets import chart_with_export, progress_panel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLAIMS_PATH = REPO_ROOT / "seeds" / "claims.toml"

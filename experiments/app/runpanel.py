@@ -17,9 +17,8 @@ machine the elapsed time is longer).
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -29,39 +28,13 @@ from mechanisms.core.errors import TokensimError
 
 from ..spec import Spec, parse_spec
 from . import state
-from .widgets import notice
+from .widgets import progress_panel
 from .runs import COST_LIMIT, check_cost, discard, estimate_cost, partial_result, run_all, run_folder
 
 
 def _session_id() -> str:
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx is not None else "nosession"
-
-
-def _cancel(key: str) -> None:
-    entry = state.pending().get(key)
-    if entry is not None:
-        entry["cancelled"] = True
-
-
-@contextmanager
-def progress_panel(key: str, cancelled: str | None = None) -> Iterator[Callable[[float, str], None]]:
-    """A progress bar and a Cancel button for the run ``key`` done inside the ``with`` block.
-
-    Cancel (like Streamlit's own Stop, or any edit) makes Streamlit start a new run of the page,
-    which interrupts this one at its next progress update, after the chunk in hand. Cancel marks
-    the pending run ``key`` cancelled, or, given ``cancelled``, shows that message at the top of
-    the next run instead.
-    """
-    bar = st.progress(0.0, text="starting")
-    cancel = st.empty()
-    if cancelled is None:
-        cancel.button("Cancel", key=f"cancel:{key}", on_click=_cancel, args=(key,))
-    else:
-        cancel.button("Cancel", key=f"cancel:{key}", on_click=notice, args=(cancelled,))
-    yield lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-    cancel.empty()
-    bar.empty()
 
 
 def execute(key: str, specs: list[Spec], record: dict[str, Any]) -> dict[str, Any]:
