@@ -98,8 +98,10 @@ def parse_comparison(data: Mapping[str, Any], source: str = "<comparison>") -> C
     for name in names:
         try:
             specs.append(parse_spec(scenario_spec_data(data, name), f"{source} [scenario {name}]"))
-        except SpecError as exc:  # name the comparison's own keys: scenarios.NAME.param, not fixed.param
-            raise SpecError(source, f"scenarios.{name}", str(exc).split(": ", 1)[-1]) from None
+        except SpecError as exc:  # name the comparison's own keys and what the scenario changed
+            own = ", ".join(f"{k} = {v!r}" for k, v in dict(scenarios[name]).items())
+            detail = str(exc).split(": key ", 1)[-1].split(": ", 1)[-1]
+            raise SpecError(source, f"scenarios.{name}", detail + (f" (scenario {name} sets {own})" if own else "")) from None
     output = data.get("output")
     if output is not None and not isinstance(output, str):
         raise SpecError(source, "output", f"{output!r} should be a string")

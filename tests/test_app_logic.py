@@ -200,3 +200,118 @@ def test_small_chunks_keep_repeated_design_points_apart():
     assert len({json.dumps(p, sort_keys=True) for p in spec.points()}) < len(spec.points())
     app = runs.run_cached(spec).frame
     pd.testing.assert_frame_equal(app, run_spec(spec).frame)
+
+
+def test_estimate_counts_the_app_chunks_and_uses_the_calibration(monkeypatch):
+    spec = parse_spec({"model": "toy", "samples": 10, "timesteps": 7, "sweep": {"n_agents": [10, 20], "noise": [1.0, 2.0]}})
+    monkeypatch.setattr(runs, "calibration", lambda: {"toy": {"a": 0.5, "b": 0.01, "k": 2.0}})
+    chunked = runs.app_chunked(spec)
+    from experiments.runner import plan_chunks
+
+    chunks = plan_chunks(chunked, chunked.points())
+    work = sum(TOY.cost(p) for p in spec.points()) * 10
+    assert runs.estimate_cost(spec) == pytest.approx(len(chunks) * (0.5 + 7 * 0.01) + 7 * 2.0 * work)
+
+
+def test_partial_result_holds_the_finished_chunks_marked_partial(tmp_path, monkeypatch):
+    """An interrupted run keeps its finished chunks: they are read back as a partial result, and a
+    resumed run reuses them and gives the numbers of an uninterrupted run."""
+    monkeypatch.setattr(runs, "RUNS_ROOT", tmp_path)
+    spec = parse_spec({"model": "toy", "seed": 3, "samples": 10, "timesteps": 4, "sweep": {"noise": [0.5, 2.0]}})
+    folder = runs.run_folder("s", "k")
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_three(done, total):
+        calls.append(done)
+        if len(calls) == 4:  # the first call comes before any chunk
+            raise Stop
+
+    runs.cached_result.clear()
+    with pytest.raises(Stop):
+        runs.run_cached(spec, progress=stop_after_three, folder=folder)
+    partial = runs.partial_result(spec, folder)
+    assert partial.partial and partial.done == calls[-1] < partial.total == 20
+    assert partial.provenance["partial"] == f"{partial.done} of 20 samples finished"
+    full = runs.run_cached(spec, folder=folder).frame
+    from experiments.runner import run_spec
+
+    pd.testing.assert_frame_equal(full, run_spec(spec).frame)
+    rows = partial.frame.merge(full, on=["point_id", "sample", "timestep"], suffixes=("", "_full"))
+    assert len(rows) == len(partial.frame) and (rows["supply"] == rows["supply_full"]).all()
+    runs.discard(folder)
+    assert not folder.exists()
+
+
+def test_default_ranges_respect_scale_and_cross_checks():
+    from experiments.app.sweeps import check_values, default_range
+
+    gov = get_model("governance")
+    base = gov.schema.defaults()
+    low, high, log = default_range(gov.schema["whale_share"], gov, base)
+    assert low == 0.0 and 0.85 <= high < 0.9 and not log  # whale_share + attacker_share (0.05) <= 0.95
+    assert default_range(gov.schema["identity_cost"], gov, base) == (1.0, 100_000.0, True)
+    for value in np.linspace(low, high, 7):
+        gov.schema.resolve({**base, "whale_share": float(value)})
+    with pytest.raises(TokensimError) as info:
+        check_values(gov, base, "whale_share", [0.5, 0.95], "A", "sweep")
+    message = str(info.value)
+    assert message.startswith("sweep of 'whale_share': whale_share = 0.95 is not allowed together with attacker_share")
+    assert f"can range over [0, {high:g}]" in message
+
+
+def test_sobol_warning_when_first_order_exceeds_total_or_intervals_are_wide():
+    from experiments.app.sweeps import sobol_warning
+
+    good = pd.DataFrame({"parameter": ["a", "b"], "S1": [0.5, 0.3], "S1_conf": [0.03, 0.04], "ST": [0.6, 0.35],
+                         "ST_conf": [0.04, 0.05]})
+    assert sobol_warning(good, 256) is None
+    bad = pd.DataFrame({"parameter": ["a", "b"], "S1": [0.7, 0.1], "S1_conf": [0.5, 0.2], "ST": [0.4, 0.2],
+                        "ST_conf": [0.3, 0.2]})
+    message = sobol_warning(bad, 16)
+    assert "S1 exceeds total index ST for a" in message and "+/-0.50" in message
+    assert "at least 2048 base samples (now 16)" in message  # 16 x (0.5 / 0.05)^2 = 1600 -> 2048
+
+
+def test_comparison_spec_errors_name_the_key():
+    from experiments.comparison import parse_comparison
+    from mechanisms.core import SpecError
+
+    base = {"model": "toy", "samples": 2, "timesteps": 3}
+    with pytest.raises(SpecError, match="at least two named scenarios"):
+        parse_comparison({**base, "scenarios": {"A": {}}}, "c.toml")
+    with pytest.raises(SpecError, match=r"c.toml: key 'scenarios.B': .*burn_rate"):
+        parse_comparison({**base, "scenarios": {"A": {}, "B": {"burn_rate": 2.0}}}, "c.toml")
+    with pytest.raises(SpecError, match="'baseline': 'C' is not one of the scenarios A, B"):
+        parse_comparison({**base, "baseline": "C", "scenarios": {"A": {}, "B": {}}}, "c.toml")
+
+
+def test_citation_keys_differ_per_figure_and_carry_the_repository_url():
+    from experiments.figures import REPOSITORY_URL, bibtex
+
+    frame, prov = run_scenarios(toy_scenarios(noise=2.0))
+    ts = figure(frame, prov, "supply", kind="timeseries", color="scenario")
+    dist = figure(frame, prov, "supply", kind="distribution", color="scenario")
+    keys = {bibtex(prov, "supply", c).splitlines()[0] for c in (ts, dist)}
+    assert len(keys) == 2 and all(k.startswith("@software{tokensim_toy_supply_") for k in keys)
+    assert bibtex(prov, "supply", ts) == bibtex(prov, "supply", figure(frame, prov, "supply", kind="timeseries", color="scenario"))
+    assert f"url = {{{REPOSITORY_URL}}}" in bibtex(prov, "supply", ts)
+
+
+def test_charts_colour_lines_in_scenario_order_with_a_colour_blind_safe_palette_and_time_units():
+    from experiments.figures import PALETTE
+
+    names = ["zeta", "alpha", "mid", "b4", "c5", "d6"]
+    defaults = TOY.schema.defaults()
+    scenarios = [Scenario(n, {**defaults, "noise": 0.5 + i}) for i, n in enumerate(names)]
+    frame, prov = run_scenarios(scenarios, Settings(samples=2, timesteps=3, seed=0))
+    spec = figure(frame, prov, "supply", kind="timeseries", color="scenario").to_dict()
+    band, line = spec["layer"]
+    assert line["encoding"]["color"]["scale"] == {"domain": names, "range": list(PALETTE[:6])}
+    assert "legend" in line["encoding"]["color"] and band["encoding"]["fill"]["legend"] is None
+    assert spec["resolve"]["legend"] == {"fill": "independent", "color": "independent"}
+    assert line["encoding"]["x"]["title"] == "timestep"
+    gov = get_model("governance")
+    assert (gov.time_unit, get_model("labeling").time_unit, get_model("inflation").time_unit) == ("proposal", "epoch", "day")

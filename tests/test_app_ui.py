@@ -320,8 +320,12 @@ def test_start_page_orients_and_opens_a_ready_comparison():
     assert_clean(at)
     assert at.radio(key="model").value == "governance"
     assert at.expander[0].label == "About this model" and at.expander[0].proto.expanded  # open on the first visit
+    from experiments.app.ready import ready_comparison
+
+    ready = ready_comparison(get_model("governance"))  # the first governance claim whose spec sweeps a rule
     names = [at.text_input(key=f"governance:s{i}:name").value for i in range(at.number_input(key="governance:n_scenarios").value)]
-    assert names == ["token", "quadratic", "one_person", "conviction", "delegated"]
+    assert names == [s.name for s in ready.scenarios] and len(names) >= 2
+    assert at.number_input(key="samples").value == ready.settings.samples
     assert not at.button(key="run_scenarios").disabled
     at.run()
     assert not at.expander[0].proto.expanded  # closed on later visits

@@ -9,7 +9,7 @@ import pandas as pd
 
 from mechanisms.core import get_model
 
-from ..figures import HEIGHT, WIDTH, _wrap, caption  # _wrap: subtitles wrap as in every other figure
+from ..figures import HEIGHT, PALETTE, WIDTH, _label, _param_label, _wrap, caption  # as in every other figure
 from ..stats import grouped_intervals
 from ..summary import outcomes
 
@@ -34,13 +34,20 @@ def tradeoff(frame: pd.DataFrame, provenance: Mapping[str, Any], x: str, y: str)
     data = tradeoff_data(frame, provenance, x, y)
     swept = list(provenance["swept"])
     base = alt.Chart(data)
-    color = alt.Color(f"{swept[0]}:{_type(data, swept[0])}") if swept else alt.value("#1f77b4")
+    if not swept:
+        color = alt.value(PALETTE[3])
+    elif _type(data, swept[0]) == "N":
+        domain = list(dict.fromkeys(data[swept[0]].tolist()))
+        color = alt.Color(f"{swept[0]}:N", title=_param_label(provenance, swept[0]), sort=domain,
+                          scale=alt.Scale(domain=domain, range=list(PALETTE[: len(domain)])))
+    else:
+        color = alt.Color(f"{swept[0]}:Q", title=_param_label(provenance, swept[0]), scale=alt.Scale(scheme="viridis"))
     points = base.mark_point(filled=True, size=70).encode(
-        x=alt.X(f"{x}:Q", title=f"{x}, mean and 95% CI", scale=alt.Scale(zero=False)),
-        y=alt.Y(f"{y}:Q", title=f"{y}, mean and 95% CI", scale=alt.Scale(zero=False)),
+        x=alt.X(f"{x}:Q", title=f"{_label(provenance, x)}, mean and 95% CI", scale=alt.Scale(zero=False)),
+        y=alt.Y(f"{y}:Q", title=f"{_label(provenance, y)}, mean and 95% CI", scale=alt.Scale(zero=False)),
         color=color,
         tooltip=[*swept, x, y],
-        **({"shape": alt.Shape(f"{swept[1]}:N")} if len(swept) > 1 else {}),
+        **({"shape": alt.Shape(f"{swept[1]}:N", title=_param_label(provenance, swept[1]))} if len(swept) > 1 else {}),
     )
     xbars = base.mark_rule(opacity=0.5).encode(x=f"{x}_low:Q", x2=f"{x}_high:Q", y=f"{y}:Q", color=color)
     ybars = base.mark_rule(opacity=0.5).encode(y=f"{y}_low:Q", y2=f"{y}_high:Q", x=f"{x}:Q", color=color)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from mechanisms.core import Model, Param
 from mechanisms.core.errors import TokensimError
-from mechanisms.core.params import group_of
+from mechanisms.core.params import GROUPS, group_of
 
 from ..spec import parse_spec
 from .runpanel import run_button
@@ -25,9 +25,8 @@ def base_scenario(model: Model, scenarios: list[Scenario], key: str) -> tuple[st
 
 def grouped_picker(model: Model, params: list[Param], label: str, key: str, max_selections: int | None = None) -> list[str]:
     """Pick parameters from one list per group (population, behaviour, mechanism, attacker)."""
-    groups: dict[str, list[str]] = {}
-    for p in params:
-        groups.setdefault(group_of(p), []).append(p.name)
+    groups = {g: [p.name for p in params if group_of(p) == g] for g in GROUPS}
+    groups = {g: names for g, names in groups.items() if names}
     st.markdown(f"**{label}**")
     columns = st.columns(len(groups))
     picked: list[str] = []

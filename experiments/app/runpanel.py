@@ -10,14 +10,15 @@ clicked; the next page run finds the pending record and
 - after an edit: asks whether to resume the interrupted run (with the inputs it started with) or
   discard it, and shows its finished part meanwhile.
 
-After a run the measured time is shown next to the estimate.
+After a run the measured time is shown next to the estimate: elapsed seconds and the seconds of
+compute (CPU time of the thread that ran it, which is what the estimate predicts; on a busy
+machine the elapsed time is longer).
 """
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -27,39 +28,13 @@ from mechanisms.core.errors import TokensimError
 
 from ..spec import Spec, parse_spec
 from . import state
-from .widgets import notice
+from .widgets import progress_panel
 from .runs import COST_LIMIT, check_cost, discard, estimate_cost, partial_result, run_all, run_folder
 
 
 def _session_id() -> str:
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx is not None else "nosession"
-
-
-def _cancel(key: str) -> None:
-    entry = state.pending().get(key)
-    if entry is not None:
-        entry["cancelled"] = True
-
-
-@contextmanager
-def progress_panel(key: str, cancelled: str | None = None) -> Iterator[Callable[[float, str], None]]:
-    """A progress bar and a Cancel button for the run ``key`` done inside the ``with`` block.
-
-    Cancel (like Streamlit's own Stop, or any edit) makes Streamlit start a new run of the page,
-    which interrupts this one at its next progress update, after the chunk in hand. Cancel marks
-    the pending run ``key`` cancelled, or, given ``cancelled``, shows that message at the top of
-    the next run instead.
-    """
-    bar = st.progress(0.0, text="starting")
-    cancel = st.empty()
-    if cancelled is None:
-        cancel.button("Cancel", key=f"cancel:{key}", on_click=_cancel, args=(key,))
-    else:
-        cancel.button("Cancel", key=f"cancel:{key}", on_click=notice, args=(cancelled,))
-    yield lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-    cancel.empty()
-    bar.empty()
 
 
 def execute(key: str, specs: list[Spec], record: dict[str, Any]) -> dict[str, Any]:
@@ -76,17 +51,17 @@ def execute(key: str, specs: list[Spec], record: dict[str, Any]) -> dict[str, An
             entry["done"] = round(fraction * total) if fraction < 1 else total
             report(fraction, text)
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         results = run_all(specs, progress=progress, folder=folder)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
     state.pending().pop(key, None)
     discard(folder)
-    run = {**record, "results": results, "seconds": seconds}
+    run = {**record, "results": results, "seconds": seconds, "cpu_seconds": cpu}
     state.runs()[key] = run
     return run
 
 
-def _partial(key: str, entry: dict[str, Any]) -> dict[str, Any] | None:
+def _partial(entry: dict[str, Any]) -> dict[str, Any] | None:
     """The finished part of a pending run, as a run record marked ``partial``."""
     specs = [parse_spec(d, "interrupted run") for d in entry["specs"]]
     found = [partial_result(s, Path(entry["folder"]) / str(i)) for i, s in enumerate(specs)]
@@ -105,13 +80,15 @@ def pending_panel(key: str, noun: str) -> dict[str, Any] | None:
     if entry is None:
         return None
     done, total = entry.get("done", 0), entry["total"]
+    partial = _partial(entry)
+    shown = ("the partial results are below, marked partial" if partial is not None
+             else "no chunk had finished yet, so there is nothing to show")
     if entry.get("cancelled"):
-        st.warning(f"Run cancelled after {done:,} of {total:,} samples. The finished chunks are kept: the partial "
-                   "results are below, marked partial. Resume the run to finish it, or discard it.")
+        st.warning(f"Run cancelled after {done:,} of {total:,} samples. The finished chunks are kept: {shown}. "
+                   "Resume the run to finish it, or discard it.")
     else:
-        st.warning(f"A run was interrupted by a change of the inputs after {done:,} of {total:,} samples. "
-                   "Resume it (with the inputs it started with; finished chunks are reused) or discard it? "
-                   "Its finished part is shown below, marked partial.")
+        st.warning(f"A run was interrupted by a change of the inputs after {done:,} of {total:,} samples; {shown}. "
+                   "Resume it (with the inputs it started with; finished chunks are reused) or discard it?")
     left, right = st.columns(2)
     if left.button("Resume the run", key=f"resume:{key}", type="primary"):
         specs = [parse_spec(d, "interrupted run") for d in entry["specs"]]
@@ -127,15 +104,16 @@ def pending_panel(key: str, noun: str) -> dict[str, Any] | None:
         state.pending().pop(key, None)
         discard(entry["folder"])
         st.rerun()
-    return _partial(key, entry)
+    return partial
 
 
 def _ran(run: dict[str, Any], noun: str) -> None:
     results = run["results"]
     cached = sum(r.from_cache for r in results)
     points = run.get("points", len(results))
-    st.success(f"Ran {points} {noun} x {run['samples']} samples in {run['seconds']:.1f} s (estimated "
-               f"{run['estimate']:.3g} s)" + (f"; {cached} of {len(results)} runs from the cache" if cached else ""))
+    st.success(f"Ran {points} {noun} x {run['samples']} samples in {run['seconds']:.1f} s "
+               f"({run.get('cpu_seconds', run['seconds']):.1f} s of compute; estimated {run['estimate']:.3g} s)"
+               + (f"; {cached} of {len(results)} runs from the cache" if cached else ""))
 
 
 def run_button(model: Model, specs: list[Spec] | None, data: list[dict], label: str, key: str, noun: str,
@@ -156,7 +134,8 @@ def run_button(model: Model, specs: list[Spec] | None, data: list[dict], label: 
             specs = None
     kept = state.runs().get(run_key)
     if specs:
-        measured = (f"; the last run took {kept['seconds']:.1f} s (estimated {kept['estimate']:.3g} s)"
+        measured = (f"; the last run took {kept['seconds']:.1f} s, {kept.get('cpu_seconds', kept['seconds']):.1f} s of "
+                    f"compute (estimated {kept['estimate']:.3g} s)"
                     if kept and "seconds" in kept and not kept.get("partial") else "")
         st.caption(f"{points} {noun} x {specs[0].samples} samples; estimated {estimate:.3g} s of compute "
                    f"(limit {COST_LIMIT:.3g} s){measured}.")

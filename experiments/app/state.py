@@ -47,6 +47,9 @@ def restore(models: list[str]) -> None:
     for key in list(state.keys()):
         if isinstance(key, str) and _persistent(key, models):
             saved[key] = state[key]
+    if saved.get("model") not in models:  # a loaded session may name a model this server lacks
+        saved.pop("model", None)
+        state.pop("model", None)
     for key, value in saved.items():
         if key not in state:
             state[key] = value

@@ -1,4 +1,5 @@
-"""Streamlit pieces the pages share: inputs generated from a parameter schema and export panels.
+"""Streamlit pieces the pages share: inputs generated from a parameter schema, export panels and
+the progress panel (bar and Cancel) of a run.
 
 Every input takes its label, unit, bounds, default and help text from the model's
 :class:`~mechanisms.core.params.Param`; nothing here repeats a default or a range. Widget keys
@@ -8,7 +9,8 @@ keeps its own values for each model and scenario.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
 
 import altair as alt
 import pandas as pd
@@ -20,7 +22,7 @@ from mechanisms.core.params import GROUPS, group_of
 
 from ..figures import FORMATS, bibtex, caption
 from .export import MIME, csv_bytes, figure_bytes, parquet_bytes, slug, spec_toml
-from .state import forget
+from .state import forget, pending
 from .uploads import MAX_UPLOAD_BYTES, data_file
 
 FEW_PARAMS = 10  # models with more parameters get grouped pick lists instead of one input per parameter
@@ -144,6 +146,32 @@ def show_notice() -> None:
     text = st.session_state.pop(NOTICE_KEY, None)
     if text:
         st.info(text)
+
+
+def _cancel(key: str) -> None:
+    entry = pending().get(key)
+    if entry is not None:
+        entry["cancelled"] = True
+
+
+@contextmanager
+def progress_panel(key: str, cancelled: str | None = None) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar and a Cancel button for the run ``key`` done inside the ``with`` block.
+
+    Cancel (like Streamlit's own Stop, or any edit) makes Streamlit start a new run of the page,
+    which interrupts this one at its next progress update, after the chunk in hand. Cancel marks
+    the pending run ``key`` cancelled, or, given ``cancelled``, shows that message at the top of
+    the next run instead.
+    """
+    bar = st.progress(0.0, text="starting")
+    cancel = st.empty()
+    if cancelled is None:
+        cancel.button("Cancel", key=f"cancel:{key}", on_click=_cancel, args=(key,))
+    else:
+        cancel.button("Cancel", key=f"cancel:{key}", on_click=notice, args=(cancelled,))
+    yield lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+    cancel.empty()
+    bar.empty()
 
 
 def download(label: str, data: Callable[[], bytes] | bytes | str, file_name: str, key: str) -> None:

@@ -5,12 +5,14 @@ The server loads the toy model (``-- --models tests.models.toy``) so the test do
 on the size of the real models. It opens the first screen, compares two scenarios, checks that
 the charts rendered (vega-embed drew a canvas or an SVG), downloads a figure as PNG and its data
 as CSV with two clicks in a row (a download must not rerun the page), then runs a two-parameter
-sweep and downloads its heatmap. Screenshots go to ``tests/e2e/artifacts/`` (gitignored; CI keeps
-the folder as an artefact).
+sweep and downloads its heatmap; a Cancel mid-run shows partial results; a saved session loads in
+another browser session. Screenshots go to ``tests/e2e/artifacts/`` (``TOKENSIM_E2E_ARTIFACTS``
+overrides; gitignored) for CI to keep as artefacts.
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,7 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PNG = b"\x89PNG\r\n\x1a\n"
 TIMEOUT_MS = 60_000
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(os.environ.get("TOKENSIM_E2E_ARTIFACTS") or Path(__file__).resolve().parent / "artifacts")
 
 
 def _need(condition: bool, reason: str) -> None:
@@ -165,3 +167,68 @@ def test_start_scenarios_downloads_and_sweep_heatmap(server, browser, tmp_path):
     assert png.startswith(PNG) and len(png) > 5000
     (ARTIFACTS / "sweep_heatmap_export.png").write_bytes(png)
     page.close()
+
+
+def test_cancel_keeps_finished_chunks_and_shows_partial_results(server, browser):
+    """Cancel in the middle of a run: the finished chunks are shown as partial results, marked so,
+    and the run can be discarded (or resumed)."""
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    page.goto(server)
+    page.get_by_test_id("stSidebar").get_by_text("toy", exact=True).click()
+    page.get_by_test_id("stSidebarNav").get_by_text("Scenarios").click()
+    expect(page.get_by_role("heading", name="Toy emission model")).to_be_visible()
+    _fill(page, "Monte Carlo samples", "200")
+    _fill(page, "Timesteps", "200")
+    for nth in (0, 1):
+        _fill(page, "n_agents", "20000", nth=nth)  # a few seconds per chunk, so Cancel lands mid-run
+    page.get_by_role("button", name="Run scenarios").click()
+    expect(page.get_by_text(re.compile(r": [1-9][0-9]* of 200 samples"))).to_be_visible()  # a chunk finished
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Run cancelled after")).to_be_visible()
+    expect(page.get_by_text("Partial results (").first).to_be_visible()
+    expect(page.locator(".vega-embed canvas, .vega-embed svg.marks").first).to_be_visible()
+    expect(page.get_by_text("PARTIAL RESULTS").first).to_be_visible()
+    expect(page.get_by_role("button", name="Run scenarios")).to_be_disabled()
+    page.screenshot(path=str(ARTIFACTS / "cancelled_partial.png"), full_page=True)
+    page.get_by_role("button", name="Discard it").click()
+    expect(page.get_by_role("button", name="Run scenarios")).to_be_enabled()
+    page.close()
+
+
+def test_session_saved_in_one_browser_session_loads_in_another(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    first = browser.new_page(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
+    first.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    first.goto(server)
+    first.get_by_test_id("stSidebar").get_by_text("toy", exact=True).click()
+    first.get_by_test_id("stSidebarNav").get_by_text("Scenarios").click()
+    name_b = first.get_by_role("textbox", name="Scenario name").nth(1)
+    name_b.fill("generous")
+    name_b.press("Enter")
+    _fill(first, "emission (tokens/step)", "250", nth=1)
+    first.get_by_role("button", name="Run scenarios").click()
+    expect(first.get_by_text("Ran 2 scenarios")).to_be_visible()
+    first.get_by_test_id("stSidebarNav").get_by_text("Session").click()
+    expect(first.get_by_text("1 finished runs: toy:run_scenarios")).to_be_visible()
+    session = tmp_path / "session.zip"
+    session.write_bytes(_download(first, first.get_by_test_id("stMain"), "Save the session", tmp_path))
+    first.close()
+
+    second = browser.new_page(viewport={"width": 1400, "height": 2400})
+    second.goto(server)
+    second.get_by_test_id("stSidebarNav").get_by_text("Session").click()
+    second.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(session))
+    expect(second.get_by_text("Loaded session.zip: 1 runs")).to_be_visible()
+    second.get_by_test_id("stSidebarNav").get_by_text("Scenarios").click()
+    expect(second.get_by_role("heading", name="Toy emission model")).to_be_visible()
+    expect(second.get_by_role("textbox", name="Scenario name").nth(1)).to_have_value("generous")
+    expect(second.get_by_text("Differences from the baseline")).to_be_visible()
+    second.screenshot(path=str(ARTIFACTS / "session_loaded.png"), full_page=True)
+    second.close()
