@@ -235,3 +235,14 @@ def test_readme_table_matches_the_report():
     for line, cid in zip(table[2:], ids):
         assert line.startswith(f"| [{cid}](docs/claims.md#{cid})")
         assert line.replace("(docs/claims.md#", "(#") in md
+
+
+def test_robustness_fits_its_compute_budget(tmp_path):
+    """The toy claim's ensemble point costs 1 point x 4 samples x 30 steps x 6e-6 s (the toy's cost)."""
+    root = toy_root(tmp_path)
+    claim = load_claims(root / "seeds" / "claims.toml")[0]
+    tight = check_claim(claim, root, tmp_path / "r1", Settings(budget=0.003))["robustness"]
+    assert tight["status"] == "not_assessed" and "the budget allows 4 ensemble points" in tight["reason"]
+    small = check_claim(claim, root, tmp_path / "r2", Settings(budget=0.006))["robustness"]
+    assert small["status"] == "assessed" and "skipped" in small["morris"] and small["n_points"] == 6
+    assert small["matter"] == ["burn_rate", "noise"]

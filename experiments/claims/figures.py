@@ -210,7 +210,8 @@ def dependence_figure(record: Mapping[str, Any]) -> alt.TopLevelMixin | None:
         return None
     flips = {f["parameter"]: f["threshold"] for f in rob.get("flips", [])}
     panels = []
-    for name, bins in rob["partial_dependence"].items():
+    shown = [n for n in rob["partial_dependence"] if n in flips] or list(rob["partial_dependence"])[:4]
+    for name, bins in ((n, rob["partial_dependence"][n]) for n in shown):
         frame = pd.DataFrame([b for b in bins if b["share"] is not None])
         if frame.empty:
             continue
