@@ -9,13 +9,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import tests.models.toy_assumed as toy_assumed
 from experiments.claims import engine
-from experiments.claims.criteria import ClaimError, load_claims, parse_claim, parse_claims
+from experiments.claims.criteria import (
+    ClaimError,
+    load_claims,
+    parse_claim,
+    parse_claims,
+)
 from experiments.claims.engine import Settings, check_claim
-from experiments.claims.report import FINDINGS_BEGIN, FINDINGS_END, claims_markdown, findings_table, write_report
+from experiments.claims.report import (
+    FINDINGS_BEGIN,
+    FINDINGS_END,
+    claims_markdown,
+    findings_table,
+)
 from experiments.claims.verdict import Results, count_state, decide
 from experiments.cli import main
+from tests.models import toy_assumed
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -24,9 +24,10 @@ import datetime as _dt
 import hashlib
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -181,7 +182,7 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
         "robustness": robustness, "supports_if": claim.supports_if, "refutes_if": claim.refutes_if,
         "criteria": claim.criteria_dict(), "figure_axes": dict(claim.figure),
         "provenance": {"git_commit": git_commit(), "tokensim_version": package_version(),
-                       "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                       "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                        "seed": spec.seed, "timesteps": spec.timesteps, "repository": repository_url(),
                        "common_random_numbers": spec.common_random_numbers},
     }
@@ -207,7 +208,7 @@ def repository_url() -> str:
         if urls.get(key):
             return str(urls[key])
     try:
-        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True,
+        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=False,
                               timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""

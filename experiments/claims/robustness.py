@@ -24,7 +24,8 @@ the ensemble; when nothing matters the share is read off the Morris points.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
