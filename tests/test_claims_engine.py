@@ -9,13 +9,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import tests.models.toy_assumed as toy_assumed
 from experiments.claims import engine
-from experiments.claims.criteria import ClaimError, load_claims, parse_claim, parse_claims
+from experiments.claims.criteria import (
+    ClaimError,
+    load_claims,
+    parse_claim,
+    parse_claims,
+)
 from experiments.claims.engine import Settings, check_claim
-from experiments.claims.report import FINDINGS_BEGIN, FINDINGS_END, claims_markdown, findings_table, write_report
+from experiments.claims.report import (
+    FINDINGS_BEGIN,
+    FINDINGS_END,
+    claims_markdown,
+    findings_table,
+)
 from experiments.claims.verdict import Results, count_state, decide
 from experiments.cli import main
+from tests.models import toy_assumed
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -235,3 +245,14 @@ def test_readme_table_matches_the_report():
     for line, cid in zip(table[2:], ids):
         assert line.startswith(f"| [{cid}](docs/claims.md#{cid})")
         assert line.replace("(docs/claims.md#", "(#") in md
+
+
+def test_robustness_fits_its_compute_budget(tmp_path):
+    """The toy claim's ensemble point costs 1 point x 4 samples x 30 steps x 6e-6 s (the toy's cost)."""
+    root = toy_root(tmp_path)
+    claim = load_claims(root / "seeds" / "claims.toml")[0]
+    tight = check_claim(claim, root, tmp_path / "r1", Settings(budget=0.003))["robustness"]
+    assert tight["status"] == "not_assessed" and "the budget allows 4 ensemble points" in tight["reason"]
+    small = check_claim(claim, root, tmp_path / "r2", Settings(budget=0.006))["robustness"]
+    assert small["status"] == "assessed" and "skipped" in small["morris"] and small["n_points"] == 6
+    assert small["matter"] == ["burn_rate", "noise"]

@@ -1,18 +1,19 @@
-"""The claims of ``seeds/claims.toml`` with the experiment that tests each, and its results.
+"""The app's Claims tab: computed verdicts from the claims engine, and each claim's experiment.
 
-A claim's experiment is a spec file; its results live in the spec's ``output`` folder (or
-``results/<spec name>`` when the spec names none), written by ``tokensim run`` or by the app's
-Run button. The conditions ``supports_if`` and ``refutes_if`` are written in words and mix
-several metrics, ranges and scenarios, so this module does not turn them into a verdict: it
-gives the numbers (per parameter point, the mean of each claim metric with its 95% confidence
-interval) and leaves the reading to the researcher, saying so.
+:func:`page` renders the whole tab from the records ``tokensim claims check`` stores
+(:mod:`experiments.claims`): every claim's verdict with the numbers and 95% intervals that decided
+it, its robustness, its figures with exports, and a button that checks the claim (running only
+what is missing). The helpers below it locate a claim's experiment spec and summarise the spec's
+own results (``tokensim run``) per parameter point; ``VERDICT_NOTE`` belongs to the older,
+uncomputed view that app.py still defines (the app worker's page split removes it).
 """
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -154,7 +155,12 @@ def page(root: Path | None = None) -> None:
 
 
 def _claim_panel(st, claim, record, state: str, root: Path, results: Path) -> None:
-    from ..claims.report import _condition_rows, deciding_text, flips_text, robustness_text
+    from ..claims.report import (
+        _condition_rows,
+        deciding_text,
+        flips_text,
+        robustness_text,
+    )
 
     st.markdown(claim.text)
     st.markdown(f"**Supports if:** {claim.supports_if}\n\n**Refutes if:** {claim.refutes_if}")

@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from mechanisms.core import TokensimError
 
@@ -364,7 +365,7 @@ def check_against(claim: Claim, spec, source: str = "<claims>") -> None:
             raise fail(f"{k}.threshold", f"{cond.threshold!r} should be a number or a numeric parameter of '{model.name}'")
         for name, values in cond.where.items():
             _check_values(name, values, schema, points, f"{k}.where.{name}", fail)
-        for name, (lo, hi) in cond.range.items():
+        for name in cond.range:
             if name not in swept or schema[name].kind not in ("int", "float"):
                 raise fail(f"{k}.range.{name}", f"should be a swept numeric parameter; swept: {', '.join(swept) or 'none'}")
         for name, values in cond.baseline.items():

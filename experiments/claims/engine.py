@@ -6,7 +6,10 @@
 ``max(2n, samples needed)``, up to the cap (the claim's ``max_samples``, default
 ``CAP_FACTOR`` x the spec's samples). Then the robustness analysis
 (:mod:`experiments.claims.robustness`) re-decides the verdict across the assumed parameters,
-on the deciding points only and with ``Settings.ensemble_samples`` samples per point.
+on the deciding points only and with ``Settings.ensemble_samples`` samples per point, within a
+compute budget per claim (``Settings.budget``, in the models' estimated seconds): the ensemble
+shrinks to fit it and the Morris screen is skipped when not even one trajectory fits; the record
+says what was done.
 
 Everything lands in ``results/claims/<id>/``: ``verdict.json`` (the record: verdict, every
 condition's numbers and intervals, rounds, convergence, robustness, provenance and the content
@@ -21,9 +24,10 @@ import datetime as _dt
 import hashlib
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -51,6 +55,7 @@ class Settings:
     levels: int = 4
     ensemble: int = 16
     ensemble_samples: int | None = None  # default: max(4, spec samples // 2)
+    budget: float = 200.0  # estimated compute (model cost functions, seconds on the reference machine) per claim
     seed: int = 11
 
     def ensemble_samples_for(self, spec: Spec) -> int:
@@ -154,8 +159,12 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
             frames = run(jobs)
             return [decide(claim, results_of(s, pts, f)) for (s, pts), f in zip(specs, frames)]
 
+        model = get_model(spec.model)
+        per_point = sum(model.cost(points[pid]) for pid in deciding) * ens_n * spec.timesteps
         robustness = analyse(claim, spec, decision["verdict"], evaluate, settings.trajectories, settings.levels,
-                             settings.ensemble, settings.seed)
+                             settings.ensemble, settings.seed, max_points=int(settings.budget // max(per_point, 1e-9)))
+        robustness["estimated_seconds_per_point"] = per_point
+        robustness["budget_seconds"] = settings.budget
         robustness["samples_per_point"] = ens_n
         robustness["deciding_points"] = len(deciding)
     else:
@@ -173,7 +182,7 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
         "robustness": robustness, "supports_if": claim.supports_if, "refutes_if": claim.refutes_if,
         "criteria": claim.criteria_dict(), "figure_axes": dict(claim.figure),
         "provenance": {"git_commit": git_commit(), "tokensim_version": package_version(),
-                       "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                       "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                        "seed": spec.seed, "timesteps": spec.timesteps, "repository": repository_url(),
                        "common_random_numbers": spec.common_random_numbers},
     }
@@ -199,7 +208,7 @@ def repository_url() -> str:
         if urls.get(key):
             return str(urls[key])
     try:
-        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True,
+        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=False,
                               timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""

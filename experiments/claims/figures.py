@@ -17,7 +17,8 @@ hash, figure kind) with the repository URL; :func:`bibtex` writes the matching e
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -82,7 +83,7 @@ def axes(record: Mapping[str, Any], outcomes: pd.DataFrame) -> tuple[str, str | 
     """x, colour, facet and the values the other swept parameters are held at."""
     swept = list(record["swept"])
     chosen = dict(record.get("figure_axes") or {})
-    cond, point = deciding(record)
+    _cond, point = deciding(record)
     criteria = record["criteria"]
     ranged, listed = [], []
     for side in ("supports", "refutes"):
@@ -210,7 +211,8 @@ def dependence_figure(record: Mapping[str, Any]) -> alt.TopLevelMixin | None:
         return None
     flips = {f["parameter"]: f["threshold"] for f in rob.get("flips", [])}
     panels = []
-    for name, bins in rob["partial_dependence"].items():
+    shown = [n for n in rob["partial_dependence"] if n in flips] or list(rob["partial_dependence"])[:4]
+    for name, bins in ((n, rob["partial_dependence"][n]) for n in shown):
         frame = pd.DataFrame([b for b in bins if b["share"] is not None])
         if frame.empty:
             continue

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,6 @@ from .criteria import Claim, ClaimError, Condition, Criterion, matches, same
 
 N_MAX = 100_000
 Z_CLIP = 10.0
-VERDICTS = ("supported", "refuted", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ def convergence(claim: Claim, results: Results, decision: Mapping[str, Any], ste
         return []
     cond = crit.when[point["member"]]
     total = int(results.frame["sample"].max()) + 1
-    ns = sorted({int(round(v)) for v in np.geomspace(2, total, num=min(steps, max(total - 1, 1)))} | {total}) if total >= 2 else [total]
+    ns = sorted({round(v) for v in np.geomspace(2, total, num=min(steps, max(total - 1, 1)))} | {total}) if total >= 2 else [total]
     out = []
     for n in ns:
         r = point_result(cond, results, point["point_id"], max_samples=n)
