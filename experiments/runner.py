@@ -98,7 +98,7 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
 # has a fixed cost (building records, aggregating policies, one Python call per block) of about 0.1-0.3 ms,
 # so a chunk should hold enough rows that their model work per step dwarfs it; but past a few tens of MB of
 # state per chunk, arrays fall out of the CPU caches and every temporary is a fresh page-faulted mmap.
-CHUNK_STEP_SECONDS = 0.01  # model work per chunk-step to aim for (seconds, by Model.cost)
+CHUNK_STEP_SECONDS = 0.025  # model work per chunk-step to aim for (seconds, by Model.cost)
 CHUNK_STATE_BYTES = 64 * 2**20  # at most this much initial state per chunk
 MAX_AUTO_CHUNK = 1000
 
