@@ -67,7 +67,7 @@ def kernels_section() -> list[str]:
     lines = ["## Compiled reference kernels", "",
              "`python benchmarks/kernels.py` (numba, the `bench` extra): each model's hottest kernel in tokensim "
              "(numpy) and as compiled loops over the same arithmetic, on identical inputs, results checked equal "
-             "first (see the script's docstring for each check); minimum over interleaved calls.", "",
+             "first (see the script's docstring for each check); minimum CPU time over interleaved calls.", "",
              "| kernel | size | tokensim | compiled | tokensim / compiled | note | load (1 min) |",
              "|---|---|---:|---:|---:|---|---|"]
     for name, entry in rec.items():
