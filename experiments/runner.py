@@ -23,9 +23,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from mechanisms.core import Model, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
@@ -94,10 +93,10 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
     return chunks
 
 
-# The automatic chunk size (measured in benchmarks/results.md, "Chunk size"). A chunk-step of cadCAD
-# has a fixed cost (building records, aggregating policies, one Python call per block) of about 0.1-0.3 ms,
-# so a chunk should hold enough rows that their model work per step dwarfs it; but past a few tens of MB of
-# state per chunk, arrays fall out of the CPU caches and every temporary is a fresh page-faulted mmap.
+# The automatic chunk size (docs/scale.md; curves in benchmarks/results.md, "Chunk size"). Every chunk-step
+# pays a fixed cost (cadCAD's records and policy aggregation, a Python call per block, numpy's per-call
+# overhead), so a chunk should hold enough rows that their model work per step dwarfs it; too many rows and
+# the chunk's arrays fall out of the CPU caches.
 CHUNK_STEP_SECONDS = 0.025  # model work per chunk-step to aim for (seconds, by Model.cost)
 CHUNK_STATE_BYTES = 64 * 2**20  # at most this much initial state per chunk
 MAX_AUTO_CHUNK = 1000

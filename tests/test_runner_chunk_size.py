@@ -35,13 +35,13 @@ def test_memory_bound_caps_the_size(monkeypatch):
 
 
 def test_spec_without_chunk_size_is_chunked_per_structural_group():
-    spec = parse_spec({"model": "toy", "samples": 60, "timesteps": 2, "sweep": {"n_agents": [10, 10_000]}})
+    spec = parse_spec({"model": "toy", "samples": 200, "timesteps": 2, "sweep": {"n_agents": [10, 10_000]}})
     assert spec.chunk_size is None and "chunk_size" not in spec.to_dict()
     chunks = plan_chunks(spec, spec.points())
     by_group = {c.rows[0].params["n_agents"]: max(len(x.rows) for x in chunks if x.rows[0].params["n_agents"] ==
                                                    c.rows[0].params["n_agents"]) for c in chunks}
-    assert by_group[10] == 60  # every row of the cheap group in one chunk
-    assert by_group[10_000] == chunk_size_for(TOY, toy_point(10_000)) < 60
+    assert by_group[10] == 200  # every row of the cheap group in one chunk
+    assert by_group[10_000] == chunk_size_for(TOY, toy_point(10_000)) < 200
     assert auto_chunk_size(spec) == chunk_size_for(TOY, toy_point(10)) == MAX_AUTO_CHUNK  # first group
 
 
