@@ -83,7 +83,9 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
     for _, group in groupby(order, key=group_key):
         ids = list(group)
         rows = [Row(pid, points[pid], s) for pid in ids for s in range(spec.samples)]
-        size = spec.chunk_size or chunk_size_for(model, points[ids[0]])
+        size = spec.chunk_size
+        if size is None:  # automatic: the group in equal chunks of at most the chosen size (no small remainder)
+            size = math.ceil(len(rows) / math.ceil(len(rows) / chunk_size_for(model, points[ids[0]])))
         for start in range(0, len(rows), size):
             part = tuple(rows[start : start + size])
             chunks.append(

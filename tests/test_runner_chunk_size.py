@@ -41,8 +41,14 @@ def test_spec_without_chunk_size_is_chunked_per_structural_group():
     by_group = {c.rows[0].params["n_agents"]: max(len(x.rows) for x in chunks if x.rows[0].params["n_agents"] ==
                                                    c.rows[0].params["n_agents"]) for c in chunks}
     assert by_group[10] == 200  # every row of the cheap group in one chunk
-    assert by_group[10_000] == chunk_size_for(TOY, toy_point(10_000)) < 200
+    assert by_group[10_000] == 67 and chunk_size_for(TOY, toy_point(10_000)) == 84  # 200 rows in 3 equal chunks
     assert auto_chunk_size(spec) == chunk_size_for(TOY, toy_point(10)) == MAX_AUTO_CHUNK  # first group
+
+
+def test_automatic_chunks_of_a_group_are_equal(monkeypatch):
+    monkeypatch.setattr(runner, "chunk_size_for", lambda model, point: 96)
+    spec = parse_spec({"model": "toy", "samples": 200, "timesteps": 2})
+    assert [len(c.rows) for c in plan_chunks(spec, spec.points())] == [67, 67, 66]  # not 96, 96, 8
 
 
 def test_explicit_chunk_size_wins_and_round_trips():
