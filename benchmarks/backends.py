@@ -137,7 +137,9 @@ def main(argv=None) -> int:
     record = {"argv": " ".join(sys.argv[1:] if argv is None else argv), "samples": args.samples,
               "timesteps": args.timesteps, "workers": args.workers, "rounds": args.rounds,
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "checks": checks, "runs": runs, "best": best, "best_cpu": cpu}
-    Path(args.out).write_text(json.dumps(record, indent=1))
+    store = Path(args.out)  # a list of records, the newest last
+    earlier = json.loads(store.read_text()) if store.exists() else []
+    store.write_text(json.dumps([*(earlier if isinstance(earlier, list) else [earlier]), record], indent=1))
     return 0
 
 
