@@ -266,7 +266,11 @@ def governance_inputs(rule: str, batch: int, n_community: int = 1000, n_whales: 
 def members_tokensim(params, state, draws, attacker_power):
     """tokensim's own functions for the same part of p_vote, in p_vote's order."""
     from mechanisms.core.stats import gini, nakamoto
-    from mechanisms.governance.policies import community_preferences, holder_votes, side_totals
+    from mechanisms.governance.policies import (
+        community_preferences,
+        holder_votes,
+        side_totals,
+    )
 
     n_community = state["delegate_of"].shape[1]
     prefs = community_preferences(draws, params)

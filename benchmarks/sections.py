@@ -97,7 +97,7 @@ def kernels_section() -> list[str]:
             else:
                 lines.append(f"| inflation economy step, ns per sample-step | B = {r['batch']} | {r['tokensim_ns']:.1f} | "
                              f"{r['compiled_ns']:.1f} | **{r['tokensim_ns'] / r['compiled_ns']:.2f}x** | | {load} |")
-    return lines + [f"", f"numba {entry['numba']}, numpy {entry['numpy']}, {entry['date']}.", ""]
+    return lines + ["", f"numba {entry['numba']}, numpy {entry['numpy']}, {entry['date']}.", ""]
 
 
 def sections() -> list[str]:

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from experiments import runner
-from experiments.runner import MAX_AUTO_CHUNK, auto_chunk_size, chunk_size_for, plan_chunks, run_spec, state_bytes
+from experiments.runner import (
+    MAX_AUTO_CHUNK,
+    auto_chunk_size,
+    chunk_size_for,
+    plan_chunks,
+    run_spec,
+    state_bytes,
+)
 from experiments.spec import parse_spec
 from mechanisms.core import get_model
 
