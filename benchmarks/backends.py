@@ -20,7 +20,9 @@ dask-mmap
 The time includes starting and closing the cluster (about 1 s), as a user sees it. Before timing,
 every mode's frame is checked to equal the local frame exactly and each cluster's workers report
 their malloc variables. The machine is shared, so modes are interleaved round by round, the load
-average is recorded with every run, and the minimum over rounds is compared.
+average is recorded with every run, and the minimum over rounds is compared, of wall time and of
+CPU time (the process and its reaped children: pool processes or cluster workers, so Dask's
+scheduler and nannies count too).
 """
 from __future__ import annotations
 
@@ -50,6 +52,13 @@ def load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _cpu() -> float:
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def child(mode: str, samples: int, timesteps: int, workers: int, check: bool) -> dict:
     """Run ``mode`` in this process; with ``check``, also the workers' malloc variables."""
     from dataclasses import replace
@@ -68,9 +77,11 @@ def child(mode: str, samples: int, timesteps: int, workers: int, check: bool) ->
         with backends._client(workers, None, None) as client:
             out["worker_env"] = sorted(map(json.dumps, client.run(backends.worker_malloc_environ).values()))
     mapper = backends.chunk_map("local" if mode == "local" else "dask", workers)
+    cpu = _cpu()
     start = time.perf_counter()
     frame = run_spec(spec, chunk_map=mapper).frame
     out["seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = _cpu() - cpu  # this process and its reaped children (pool or cluster workers)
     out["load_end"] = load()
     frame = frame.sort_values(["point_id", "sample", "timestep"]).reset_index(drop=True)
     out["digest"] = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()[:16]
@@ -114,17 +125,21 @@ def main(argv=None) -> int:
         for m in modes:
             res = measure(m, args)
             runs[m].append(res)
-            print(f"round {r + 1} {m:13s} {res['seconds']:7.2f} s  load {res['load_start']} -> {res['load_end']}", flush=True)
+            print(f"round {r + 1} {m:13s} {res['seconds']:7.2f} s (CPU {res['cpu_seconds']:6.2f} s)  load {res['load_start']} -> {res['load_end']}", flush=True)
     digests = {res["digest"] for rs in runs.values() for res in rs}
     if len(digests) != 1:
         raise SystemExit(f"timed runs disagree: {digests}")
     best = {m: min(r["seconds"] for r in rs) for m, rs in runs.items()}
+    cpu = {m: min(r["cpu_seconds"] for r in rs) for m, rs in runs.items()}
     for m in modes:
-        print(f"{m:13s} min {best[m]:7.2f} s   / local {best[m] / best['local']:.2f}x", flush=True)
+        print(f"{m:13s} min {best[m]:7.2f} s   / local {best[m] / best['local']:.2f}x   CPU {cpu[m]:7.2f} s "
+              f"/ local {cpu[m] / cpu['local']:.2f}x", flush=True)
     record = {"argv": " ".join(sys.argv[1:] if argv is None else argv), "samples": args.samples,
               "timesteps": args.timesteps, "workers": args.workers, "rounds": args.rounds,
-              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "checks": checks, "runs": runs, "best": best}
-    Path(args.out).write_text(json.dumps(record, indent=1))
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "checks": checks, "runs": runs, "best": best, "best_cpu": cpu}
+    store = Path(args.out)  # a list of records, the newest last
+    earlier = json.loads(store.read_text()) if store.exists() else []
+    store.write_text(json.dumps([*(earlier if isinstance(earlier, list) else [earlier]), record], indent=1))
     return 0
 
 

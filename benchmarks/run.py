@@ -174,6 +174,7 @@ def child(args: argparse.Namespace) -> None:
     spec = work.spec()
     runs = work.runs
     with tempfile.TemporaryDirectory(prefix="tokensim-bench-") as tmp:
+        cpu = time.process_time()
         start = time.perf_counter()
         if args.child == "classic":
             _, runs = run_classic(spec, args.classic_runs)
@@ -182,9 +183,10 @@ def child(args: argparse.Namespace) -> None:
         else:
             run_floor(spec)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu  # this process only (with --workers 1 that is all the work)
     usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     usage_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"mode": args.child, "seconds": seconds, "runs_timed": runs, "runs_total": work.runs,
+    print(json.dumps({"mode": args.child, "seconds": seconds, "cpu_seconds": cpu, "runs_timed": runs, "runs_total": work.runs,
                       "maxrss_mb": usage_self / 1024, "children_maxrss_mb": usage_children / 1024}))
 
 
@@ -208,6 +210,7 @@ def measure(mode: str, work: Workload, workers: int, classic_runs: int) -> dict[
     out = json.loads(done.stdout.strip().splitlines()[-1])
     out["extrapolated"] = out["runs_timed"] < out["runs_total"]
     out["seconds_total"] = out["seconds"] * out["runs_total"] / out["runs_timed"]
+    out["cpu_total"] = out["cpu_seconds"] * out["runs_total"] / out["runs_timed"]
     out["samples_per_s"] = out["runs_total"] / out["seconds_total"]
     out["peak_mb"] = max(out["maxrss_mb"], out["children_maxrss_mb"])
     return out
@@ -279,6 +282,12 @@ def report(entries: dict[str, dict[str, Any]]) -> str:
         "largest resident set of the process or of one of its worker processes. `classic` times only its "
         "first runs and extrapolates linearly (it says so); its peak memory is that of the timed subset.",
         "",
+        "**The machine is shared.** Since 2026-12-01 these measurements were taken on 2 cores shared with seven "
+        "other jobs (load averages of 2 to 9 are recorded with every measurement). Absolute times are then "
+        "noisy; compare ratios measured back to back (interleaved runs, minimum of several), and prefer CPU "
+        "time where one process is timed. Sections after the per-model tables come from `backends.py`, "
+        "`chunks.py` and `kernels.py` (see `benchmarks/sections.py`).",
+        "",
     ]
     for name in sorted(entries):
         res = entries[name]
@@ -302,6 +311,10 @@ def report(entries: dict[str, dict[str, Any]]) -> str:
                 note = f"{res['workers']} worker process(es)"
             lines.append(f"| {mode} | {m['seconds_total']:.1f} | {m['samples_per_s']:.2f} | {m['peak_mb']:.0f} | {note} |")
         t, f, c = res["tokensim"]["seconds_total"], res["floor"]["seconds_total"], res["classic"]["seconds_total"]
+        if "cpu_total" in res["tokensim"]:
+            tc, fc, cc = (res[m]["cpu_total"] for m in ("tokensim", "floor", "classic"))
+            lines += ["", f"CPU time of the timing process (s): classic {cc:.1f}, tokensim {tc:.1f}, floor {fc:.1f}; "
+                          f"tokensim / floor on CPU time = **{tc / fc:.2f}x**, classic / tokensim = {cc / tc:.1f}x."]
         lines += ["", f"Ratios: tokensim / floor = **{t / f:.2f}x** (target <= 1.2x); "
                       f"classic / tokensim = **{c / t:.1f}x**, classic / floor = {c / f:.1f}x (no layout can beat "
                       "the floor; the compiled kernels below measure how far the floor itself is from compiled code).", ""]
@@ -310,7 +323,9 @@ def report(entries: dict[str, dict[str, Any]]) -> str:
             lines += [f"Memory check (tokensim, chunk size {mm['chunk_size']} for both): {mm['base_runs']:,} runs "
                       f"peak {mm['base_mb']:.0f} MB; the 10x larger sweep of {mm['big_runs']:,} runs peak "
                       f"{mm['big_mb']:.0f} MB, ratio {mm['big_mb'] / mm['base_mb']:.2f}.", ""]
-    return "\n".join(lines) + "\n"
+    from benchmarks.sections import sections
+
+    return "\n".join(lines + sections()) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,7 +100,9 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]], samples: Sequence[
     for _, group in groupby(order, key=group_key):
         ids = list(group)
         rows = [Row(pid, points[pid], s) for pid in ids for s in sample_ids]
-        size = spec.chunk_size or chunk_size_for(model, points[ids[0]])
+        size = spec.chunk_size
+        if size is None:  # automatic: the group in equal chunks of at most the chosen size (no small remainder)
+            size = math.ceil(len(rows) / math.ceil(len(rows) / chunk_size_for(model, points[ids[0]])))
         for start in range(0, len(rows), size):
             part = tuple(rows[start : start + size])
             chunks.append(
@@ -110,11 +112,11 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]], samples: Sequence[
     return chunks
 
 
-# The automatic chunk size (measured in benchmarks/results.md, "Chunk size"). A chunk-step of cadCAD
-# has a fixed cost (building records, aggregating policies, one Python call per block) of about 0.1-0.3 ms,
-# so a chunk should hold enough rows that their model work per step dwarfs it; but past a few tens of MB of
-# state per chunk, arrays fall out of the CPU caches and every temporary is a fresh page-faulted mmap.
-CHUNK_STEP_SECONDS = 0.01  # model work per chunk-step to aim for (seconds, by Model.cost)
+# The automatic chunk size (docs/scale.md; curves in benchmarks/results.md, "Chunk size"). Every chunk-step
+# pays a fixed cost (cadCAD's records and policy aggregation, a Python call per block, numpy's per-call
+# overhead), so a chunk should hold enough rows that their model work per step dwarfs it; too many rows and
+# the chunk's arrays fall out of the CPU caches.
+CHUNK_STEP_SECONDS = 0.025  # model work per chunk-step to aim for (seconds, by Model.cost)
 CHUNK_STATE_BYTES = 64 * 2**20  # at most this much initial state per chunk
 MAX_AUTO_CHUNK = 1000
 

@@ -10,7 +10,8 @@ virtualenv to produce these numbers; they are pinned here. crowd-kit floors prob
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mechanisms.labeling.dawid_skene import dawid_skene, majority_vote, vote_counts
 
@@ -162,7 +163,7 @@ def assert_close_to_log_space(labels, workers, n_workers, k, **kwargs):
 
 def test_probability_space_matches_log_space_on_synthetic_crowds():
     for seed in range(3):
-        truth, labels, workers, n_workers, k = synthetic_crowd(seed=seed, batch=2, n_tasks=150)
+        _, labels, workers, n_workers, k = synthetic_crowd(seed=seed, batch=2, n_tasks=150)
         prior = np.random.default_rng(seed).gamma(1.0, 2.0, size=(2, n_workers, k, k))
         assert_close_to_log_space(labels, workers, n_workers, k, n_iter=20)
         assert_close_to_log_space(labels, workers, n_workers, k, n_iter=20, prior_counts=prior, smoothing=0.01)

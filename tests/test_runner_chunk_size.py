@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from experiments import runner
-from experiments.runner import MAX_AUTO_CHUNK, auto_chunk_size, chunk_size_for, plan_chunks, run_spec, state_bytes
+from experiments.runner import (
+    MAX_AUTO_CHUNK,
+    auto_chunk_size,
+    chunk_size_for,
+    plan_chunks,
+    run_spec,
+    state_bytes,
+)
 from experiments.spec import parse_spec
 from mechanisms.core import get_model
 
@@ -35,14 +42,20 @@ def test_memory_bound_caps_the_size(monkeypatch):
 
 
 def test_spec_without_chunk_size_is_chunked_per_structural_group():
-    spec = parse_spec({"model": "toy", "samples": 60, "timesteps": 2, "sweep": {"n_agents": [10, 10_000]}})
+    spec = parse_spec({"model": "toy", "samples": 200, "timesteps": 2, "sweep": {"n_agents": [10, 10_000]}})
     assert spec.chunk_size is None and "chunk_size" not in spec.to_dict()
     chunks = plan_chunks(spec, spec.points())
     by_group = {c.rows[0].params["n_agents"]: max(len(x.rows) for x in chunks if x.rows[0].params["n_agents"] ==
                                                    c.rows[0].params["n_agents"]) for c in chunks}
-    assert by_group[10] == 60  # every row of the cheap group in one chunk
-    assert by_group[10_000] == chunk_size_for(TOY, toy_point(10_000)) < 60
+    assert by_group[10] == 200  # every row of the cheap group in one chunk
+    assert by_group[10_000] == 67 and chunk_size_for(TOY, toy_point(10_000)) == 84  # 200 rows in 3 equal chunks
     assert auto_chunk_size(spec) == chunk_size_for(TOY, toy_point(10)) == MAX_AUTO_CHUNK  # first group
+
+
+def test_automatic_chunks_of_a_group_are_equal(monkeypatch):
+    monkeypatch.setattr(runner, "chunk_size_for", lambda model, point: 96)
+    spec = parse_spec({"model": "toy", "samples": 200, "timesteps": 2})
+    assert [len(c.rows) for c in plan_chunks(spec, spec.points())] == [67, 67, 66]  # not 96, 96, 8
 
 
 def test_explicit_chunk_size_wins_and_round_trips():

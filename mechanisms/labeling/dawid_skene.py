@@ -181,9 +181,10 @@ def answered_cells(labels: np.ndarray, workers: np.ndarray, n_workers: int, n_cl
     first = np.ones(key.size, dtype=bool)
     first[1:] = worker[1:] != worker[:-1]
     owner = np.cumsum(first) - 1
+    # (C, K) index arrays as one broadcast add each (the same integers as the expanded forms)
     true_class = np.arange(n_classes)
-    entry = (worker[:, None] * n_classes + true_class) * n_classes + answer[:, None]
-    slot = (answer * np.count_nonzero(first) + owner)[:, None] * n_classes + true_class
+    entry = (worker * (n_classes * n_classes) + answer)[:, None] + true_class * n_classes
+    slot = ((answer * np.count_nonzero(first) + owner) * n_classes)[:, None] + true_class
     incidence = sparse.csr_matrix((np.ones(cell.size), (row, task)), shape=(key.size, batch * n_tasks))
     answer_cell = np.full(labels.shape, key.size, dtype=np.intp)
     answer_cell[valid] = row
