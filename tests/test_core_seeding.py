@@ -45,7 +45,8 @@ def test_layouts_and_deepcopy_modes_give_identical_numbers():
     packed = run_batches(MODEL, [Batch(tuple(rows()))], 10, seed=4)
     per_sample = run_batches(MODEL, [Batch((r,)) for r in rows()], 10, seed=4)
     deepcopy_on = run_batches(MODEL, [Batch((r,)) for r in rows()], 10, seed=4, deepcopy_off=False)
-    norm = lambda f: f.sort_values(KEYS).reset_index(drop=True)
+    def norm(f):
+        return f.sort_values(KEYS).reset_index(drop=True)
     pd.testing.assert_frame_equal(norm(packed), norm(per_sample))
     pd.testing.assert_frame_equal(norm(per_sample), norm(deepcopy_on))
 

@@ -74,7 +74,7 @@ def run_jobs(jobs: Sequence[Job], store: Path, chunk_map: ChunkMap | None = None
         if progress:
             progress(len(chunk.rows))
     out = []
-    for job, chunks in zip(jobs, planned):
+    for chunks in planned:
         frames = [done[c.chunk_id] for c in chunks]
         out.append(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
     return out
