@@ -30,6 +30,8 @@ def add_parser(sub, func) -> None:
     c.add_argument("--no-robustness", action="store_true", help="skip the Morris screen and ensemble")
     c.add_argument("--ensemble", type=int, help="Latin hypercube ensemble points (default 16)")
     c.add_argument("--ensemble-samples", type=int, help="samples per ensemble point (default max(4, samples/2))")
+    c.add_argument("--budget", type=float, help="robustness compute per claim, in the models' estimated seconds "
+                                                "(default 200); sizes the ensemble")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     r = csub.add_parser("report", help="write docs/claims.md, docs/claims.html and README's findings table")
     r.add_argument("--docs", help="docs folder (default ROOT/docs)")
@@ -48,11 +50,12 @@ def settings_from(args):
     from .engine import Settings
 
     kw = {"robustness": not getattr(args, "no_robustness", False)}
-    for name in ("ensemble", "ensemble_samples"):
+    for name in ("ensemble", "ensemble_samples", "budget"):
         value = getattr(args, name, None)
         if value is not None:
-            if value < 1:
-                raise TokensimError(f"--{name.replace('_', '-')} = {value} is not allowed; allowed: an integer >= 1")
+            if value <= 0 or (name != "budget" and value < 1):
+                raise TokensimError(f"--{name.replace('_', '-')} = {value} is not allowed; allowed: "
+                                   + ("a number > 0" if name == "budget" else "an integer >= 1"))
             kw[name] = value
     return Settings(**kw)
 

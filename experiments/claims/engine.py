@@ -6,7 +6,10 @@
 ``max(2n, samples needed)``, up to the cap (the claim's ``max_samples``, default
 ``CAP_FACTOR`` x the spec's samples). Then the robustness analysis
 (:mod:`experiments.claims.robustness`) re-decides the verdict across the assumed parameters,
-on the deciding points only and with ``Settings.ensemble_samples`` samples per point.
+on the deciding points only and with ``Settings.ensemble_samples`` samples per point, within a
+compute budget per claim (``Settings.budget``, in the models' estimated seconds): the ensemble
+shrinks to fit it and the Morris screen is skipped when not even one trajectory fits; the record
+says what was done.
 
 Everything lands in ``results/claims/<id>/``: ``verdict.json`` (the record: verdict, every
 condition's numbers and intervals, rounds, convergence, robustness, provenance and the content
@@ -51,6 +54,7 @@ class Settings:
     levels: int = 4
     ensemble: int = 16
     ensemble_samples: int | None = None  # default: max(4, spec samples // 2)
+    budget: float = 200.0  # estimated compute (model cost functions, seconds on the reference machine) per claim
     seed: int = 11
 
     def ensemble_samples_for(self, spec: Spec) -> int:
@@ -154,8 +158,12 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
             frames = run(jobs)
             return [decide(claim, results_of(s, pts, f)) for (s, pts), f in zip(specs, frames)]
 
+        model = get_model(spec.model)
+        per_point = sum(model.cost(points[pid]) for pid in deciding) * ens_n * spec.timesteps
         robustness = analyse(claim, spec, decision["verdict"], evaluate, settings.trajectories, settings.levels,
-                             settings.ensemble, settings.seed)
+                             settings.ensemble, settings.seed, max_points=int(settings.budget // max(per_point, 1e-9)))
+        robustness["estimated_seconds_per_point"] = per_point
+        robustness["budget_seconds"] = settings.budget
         robustness["samples_per_point"] = ens_n
         robustness["deciding_points"] = len(deciding)
     else:
@@ -174,7 +182,7 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
         "criteria": claim.criteria_dict(), "figure_axes": dict(claim.figure),
         "provenance": {"git_commit": git_commit(), "tokensim_version": package_version(),
                        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                       "seed": spec.seed, "timesteps": spec.timesteps,
+                       "seed": spec.seed, "timesteps": spec.timesteps, "repository": repository_url(),
                        "common_random_numbers": spec.common_random_numbers},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -183,6 +191,26 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
     tmp.write_text(dumps(record))
     tmp.replace(out_dir / "verdict.json")
     return record
+
+
+def repository_url() -> str:
+    """The project's URL: ``[project.urls]`` of pyproject.toml, else the git remote ``origin``, else ""."""
+    import subprocess
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        urls = tomllib.loads((root / "pyproject.toml").read_text()).get("project", {}).get("urls", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        urls = {}
+    for key in ("Repository", "Source", "Homepage"):
+        if urls.get(key):
+            return str(urls[key])
+    try:
+        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def dumps(record: Mapping[str, Any]) -> str:

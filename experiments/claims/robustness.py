@@ -34,6 +34,7 @@ from .criteria import Claim
 
 MATTER_SHARE = 0.1
 MAX_ENSEMBLE_PARAMS = 4
+MIN_ENSEMBLE = 6
 PD_BINS = 5
 
 Evaluate = Callable[[Sequence[Mapping[str, Any]]], list[dict[str, Any]]]
@@ -83,9 +84,15 @@ def _design_table(method: str, n: int, seed: int, names: Sequence[str], schema, 
 
 
 def analyse(claim: Claim, spec, base_verdict: str, evaluate: Evaluate, trajectories: int = 4, levels: int = 4,
-            ensemble: int = 16, seed: int = 11) -> dict[str, Any]:
+            ensemble: int = 16, seed: int = 11, max_points: int | None = None) -> dict[str, Any]:
     """Screen, ensemble and locate flips; ``evaluate(overrides)`` decides the claim at each
-    set of parameter overrides. Returns a JSON-ready record."""
+    set of parameter overrides. Returns a JSON-ready record.
+
+    ``max_points`` (from the compute budget) bounds the ensemble points: the Latin hypercube gets
+    ``min(ensemble, max(MIN_ENSEMBLE, max_points // 2))``, Morris the trajectories that fit in the
+    rest (none: the screen is skipped and the ensemble spans every screened parameter); fewer
+    than ``MIN_ENSEMBLE`` affordable points and robustness is not assessed, saying why.
+    """
     from mechanisms.core import get_model
 
     from ..sensitivity import analyze
@@ -94,12 +101,24 @@ def analyse(claim: Claim, spec, base_verdict: str, evaluate: Evaluate, trajector
     names, reason = screened_parameters(claim, spec)
     if not names:
         return {"status": "not_assessed", "reason": reason, "parameters": []}
+    d = len(names)
+    if max_points is not None:
+        if max_points < MIN_ENSEMBLE:
+            return {"status": "not_assessed", "parameters": names,
+                    "reason": (f"not assessed: the budget allows {max_points} ensemble points of the deciding points, "
+                               f"fewer than {MIN_ENSEMBLE} (raise --budget)")}
+        ensemble = min(ensemble, max(MIN_ENSEMBLE, max_points // 2))
+        trajectories = min(trajectories, (max_points - ensemble) // (d + 1))
     side = "refutes" if base_verdict == "refuted" else "supports"
     fixed = {k: v for k, v in spec.fixed.items() if k not in names}
     record: dict[str, Any] = {"status": "assessed", "parameters": names, "side": side,
                               "plausible": {n: list(schema[n].plausible) for n in names}}
     morris_rows: list[dict[str, Any]] = []
-    if len(names) >= 2:
+    if d >= 2 and trajectories < 1:
+        record["morris"] = {"skipped": f"one Morris trajectory needs {d + 1} points; the budget allows "
+                                       f"{max_points} in all, so the ensemble spans all {d} parameters"}
+        matter = list(names)
+    elif d >= 2:
         design = parse_design(_design_table("morris", trajectories, seed, names, schema, num_levels=levels), seed,
                               schema, fixed, "<robustness>")
         points = values_of(design, design.matrix(), schema)
@@ -154,17 +173,18 @@ def _steps(matrix: np.ndarray, verdicts: Sequence[str], d: int):
 
 
 def _flip(name: str, rows: Sequence[Mapping[str, Any]], holds: Sequence[bool], schema) -> dict[str, Any] | None:
-    """The best single split of ``name`` separating holding from flipped ensemble points, if it
-    explains at least half of the minority (otherwise the parameter does not flip the verdict)."""
+    """The best single split of ``name`` separating holding from flipped ensemble points (at least
+    two points on each side, at least two flipped or two holding points), if it misclassifies at
+    most half of the minority (otherwise the parameter does not flip the verdict)."""
     x = np.array([float(r[name]) for r in rows])
     h = np.array(holds, dtype=bool)
     minority = int(min(h.sum(), (~h).sum()))
-    if minority == 0:
+    if minority < 2:
         return None
     order = np.argsort(x, kind="stable")
     xs, hs = x[order], h[order]
     best = None
-    for i in range(1, len(xs)):
+    for i in range(2, len(xs) - 1):  # at least two ensemble points on each side of a split
         if xs[i] == xs[i - 1]:
             continue
         below, above = hs[:i], hs[i:]

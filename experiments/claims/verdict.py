@@ -284,7 +284,8 @@ def evaluate_condition(cond: Condition, results: Results, max_samples: int | Non
     pids = [i for i, p in enumerate(results.points) if matches(cond, p)]
     if cond.kind == "relative":
         pids = [pid for pid in pids if baseline_options(cond, results, pid)]
-    points = [{**point_result(cond, results, pid, max_samples), "member": index, "op": cond.op or ">"} for pid in pids]
+    points = [{**point_result(cond, results, pid, max_samples), "member": index, "op": cond.op or ">", "scale": cond.scale}
+              for pid in pids]
     state = count_state([p["state"] for p in points], cond.over)
     return {"key": cond.key, "describe": cond.describe(), "label": cond.label, "metric": cond.metric, "kind": cond.kind,
             "op": cond.op, "threshold": cond.threshold, "over": cond.over, "state": state,
@@ -305,7 +306,7 @@ def _group(name: str, members: Sequence[dict[str, Any]], over: str | int) -> dic
         points.append({**{k: v for k, v in shown.items() if k not in ("state", "needed", "atoms")}, "state": state,
                        "needed": (max(pending) if pending else N_MAX) if state is None else None,
                        "parts": [{k: q.get(k) for k in ("metric", "mean", "low", "high", "n", "threshold", "state", "op",
-                                                        "versus")} for q in parts]})
+                                                        "versus", "scale")} for q in parts]})
     state = count_state([p["state"] for p in points], over)
     return {"key": f"group {name}", "describe": " and ".join(m["describe"].split(" (")[0] for m in members)
             + f" (at the same point; {over})", "label": "; ".join(m["label"] for m in members if m["label"]),
