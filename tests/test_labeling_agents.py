@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mechanisms.core import get_model, step
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.labeling.metrics import AI, COPYCAT, HONEST, LAZY, min_emission_for_target
-from mechanisms.labeling.policies import (ai_answers, answer, assign_labelers, draw_answer_noise, draw_tasks,
-                                          p_label_and_pay, validator_funded)
+from mechanisms.labeling.metrics import COPYCAT, HONEST, LAZY, min_emission_for_target
+from mechanisms.labeling.policies import (
+    ai_answers,
+    answer,
+    assign_labelers,
+    draw_answer_noise,
+    draw_tasks,
+    p_label_and_pay,
+    validator_funded,
+)
 from mechanisms.labeling.rewards import RULES
 from mechanisms.labeling.stake import PUBLISHED, honest_stake_profile
 
@@ -94,7 +102,7 @@ def test_copy_cartel_earns_like_one_labeler_under_gold_checks():
     # the task. Gold checks cannot tell the copies from that labeler: each member's gold record is
     # its leader's, so each is paid per label like the honest labeler whose answer it repeats.
     params, state = epoch_state(samples=30, reward_rule="gold", copy_share=0.5, gold_share=0.5)
-    tasks, workers, noise, labels, effort, honest = one_epoch(params, state)
+    _, workers, _, labels, effort, honest = one_epoch(params, state)
     rows = np.arange(workers.shape[0])[:, None, None]
     copycat = state["strategy"][rows, workers] == COPYCAT
     n_copy = copycat.sum(axis=2)
@@ -133,7 +141,7 @@ def test_ai_errors_correlate_with_each_other_and_with_difficulty():
 
 def test_recognisable_gold_is_answered_honestly_by_adversaries():
     params, state = epoch_state(samples=20, share_lazy=0.6, gold_share=0.5, gold_recognisable=1.0)
-    tasks, workers, noise, labels, effort, honest = one_epoch(params, state)
+    tasks, workers, _, labels, effort, honest = one_epoch(params, state)
     rows = np.arange(workers.shape[0])[:, None, None]
     lazy = np.isin(state["strategy"][rows, workers], LAZY)
     on_gold = lazy & tasks["is_gold"][:, :, None]
@@ -182,7 +190,7 @@ def test_best_response_under_flat_pay_leaves_honest_labeling():
 
 def test_label_demand_shrinks():
     frame = run(point(reward_rule="flat", demand_decay=0.2, share_lazy=0.0, explore_rate=0.0), timesteps=6)
-    params, state = epoch_state(samples=1, **{**SMALL, "demand_decay": 0.2})
+    params, _ = epoch_state(samples=1, **{**SMALL, "demand_decay": 0.2})
     tasks = draw_tasks(params, np.array([5.0]))
     assert tasks["n_demanded"][0] == round(30 * 0.8 ** 5)
     np.testing.assert_allclose(frame[frame.timestep == 6]["relative_accuracy"], 1.0)
@@ -208,7 +216,7 @@ def test_copiers_copy_the_consensus_revealed_commit_reveal_delay_epochs_late():
     for slot, labeler in enumerate((1, 2, 3)):
         history[0, slot, labeler] = 1.0
     state = {**state, "consensus_history": history, "validator_copying": np.array([[False, True, True, True]])}
-    tasks, workers, noise, labels, effort, honest = one_epoch(params, state)
+    tasks, workers, _, labels, _, _ = one_epoch(params, state)
     out = yuma_pay(params, state, labels, workers, params["emission"].astype(float),
                    draw_validation(params, state, tasks))
     assert out["payments"][0, 3] > 0 and np.count_nonzero(out["payments"][0]) == 1

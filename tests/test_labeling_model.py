@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mechanisms.core import ParameterError, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches

@@ -6,7 +6,8 @@ zero expected bonus; under flat pay it earns the most per unit of cost.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mechanisms.core import get_model
 from mechanisms.core.cadcad_run import Batch, Row

@@ -11,7 +11,8 @@ unit (original Yuma) and to subtensor's own 1e-3 tolerance (Yuma 3).
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mechanisms.labeling.yuma import VARIANTS, stake_weighted_median, yuma_epoch
 

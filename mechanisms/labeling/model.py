@@ -76,22 +76,22 @@ def conservation_laws(params, state) -> dict[str, np.ndarray]:
     }
 
 
-# Seconds per work unit, measured at the defaults with 20 samples in a batch on the reference
-# machine (model version 1.0): 9.1e-4 s (gold) to 1.0e-3 s (yuma) per sample-epoch for 96,800 units.
-SECONDS_PER_UNIT = 1.0e-8
+# Seconds per work unit, fitted to runs of 20 samples x 10 epochs on the reference machine (model
+# version 2.0): gold 1.8 / 3.1 / 11 ms and yuma 2.4 / 5.4 / 35 ms per sample-epoch at 200 / 256 /
+# 2,000 identities (8 / 64 / 64 validators); the estimates fall within 30% of these.
+SECONDS_PER_UNIT = 1.3e-8
 
 
 def cost(params) -> float:
-    """Seconds per sample per epoch: label slots times (two Dawid-Skene runs of EM iterations x
-    classes + validator audits), plus per-identity state (two sets of confusion counts, bonds and
-    validator scores), times :data:`SECONDS_PER_UNIT`; the equilibrium check adds one more pay."""
+    """Seconds per sample per epoch: label slots times two Dawid-Skene runs (the crowd and its
+    honest ceiling) of EM iterations x classes, plus per-identity state, plus validators x
+    identities under Yuma (audits, weights, bonds); the equilibrium check adds one more pay."""
     slots = params["n_tasks"] * params["labels_per_task"]
-    k, v = params["n_classes"], params["n_validators"]
-    per_slot = 2 * params["ds_iterations"] * k * 3 + 2 * v + 30
-    per_identity = 2 * k * k + 4 * v + 20
-    work = slots * per_slot + params["n_labelers"] * per_identity
+    k, v, n = params["n_classes"], params["n_validators"], params["n_labelers"]
+    validators = 14 * v * n if params["reward_rule"] == "yuma" else 0
+    work = slots * (2 * params["ds_iterations"] * k * 3 + 30) + n * (2 * k * k + 20) + validators
     if params["equilibrium_check"]:
-        work += slots * (v + 20) + params["n_labelers"] * 3 * v
+        work += slots * 30 + validators
     return SECONDS_PER_UNIT * float(work)
 
 

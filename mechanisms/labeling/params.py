@@ -7,7 +7,8 @@ opentensor/subtensor at commit 14bc6f9f964b9cc362e9635dd110a487fa5d15a0 (runtime
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mechanisms.core import Param, Schema, require
 

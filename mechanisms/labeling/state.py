@@ -13,8 +13,18 @@ import numpy as np
 
 from mechanisms.core import BatchRNG, StateVar
 
-from .metrics import (AI, CARTEL, COPYCAT, HONEST, INDEPENDENT, LAZY_CONSTANT, LAZY_RANDOM, METRICS, SYBIL,
-                      population_metrics)
+from .metrics import (
+    AI,
+    CARTEL,
+    COPYCAT,
+    HONEST,
+    INDEPENDENT,
+    LAZY_CONSTANT,
+    LAZY_RANDOM,
+    METRICS,
+    SYBIL,
+    population_metrics,
+)
 
 N, V = ("n_labelers",), ("n_validators",)
 AGENTS = (
