@@ -108,6 +108,7 @@ MODEL = register(
         agent_state=AGENT_STATE,
         cost=cost,
         state=STATE,
+        invariants=conservation_laws,
         time_unit="epoch",
     )
 )
