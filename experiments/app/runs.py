@@ -50,14 +50,16 @@ class AppResult:
 
 
 def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None) -> float:
-    """Estimated seconds of ``spec``: model cost per sample-timestep x timesteps x samples, over points.
+    """Estimated seconds of ``spec``: model cost per sample-timestep x timesteps x samples, plus the
+    model's one-off setup cost (e.g. tuning), over points.
 
     ``points`` are ``spec.points()``, for a caller that has them already (a large sweep or
     design takes a noticeable time to expand, and the app redraws on every input change).
     """
     model = get_model(spec.model)
-    per_step = sum(float(model.cost(point)) for point in (spec.points() if points is None else points))
-    return per_step * spec.timesteps * spec.samples
+    points = spec.points() if points is None else points
+    per_step = sum(float(model.cost(point)) for point in points)
+    return per_step * spec.timesteps * spec.samples + sum(float(model.setup_cost(point)) for point in points)
 
 
 def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:

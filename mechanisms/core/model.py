@@ -86,6 +86,8 @@ class Model:
     machine (2 cores; see benchmarks/results.md), from the resolved parameters. Each model
     calibrates its own count of work by a measured constant, so costs compare across models; the
     app multiplies it by samples, timesteps and points to refuse runs that would take too long.
+    ``setup_cost`` is the one-off seconds a parameter point costs before its samples run (e.g.
+    tuning a controller; 0 once that is cached), added once per point.
     """
 
     name: str
@@ -98,6 +100,7 @@ class Model:
     metrics: tuple[Metric, ...]
     agent_state: tuple[str, ...] = ()
     cost: CostFn = field(default=lambda params: 1e-4)
+    setup_cost: CostFn = field(default=lambda params: 0.0)
     state: tuple[StateVar, ...] = ()
 
     @property

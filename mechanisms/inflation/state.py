@@ -3,14 +3,16 @@
 The economy starts in the same place for every sample: ``initial_supply`` tokens split into
 staked, treasury and a liquid float; the price is normalised to 1 USD by choosing the scale of
 usage demand (``demand_scale``) so that demand equals the float's value at zero momentum. Only
-the governance holders are random (drawn from the sample's generator), and the learning policy's
-weights come from its cached training run (:mod:`.learning`).
+the governance holders are random (drawn from the sample's generator). The adaptive policies'
+parameter vectors start as their parameters' values; the tuned ones come from :mod:`.tuning`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .controllers import N_FEATURES
+from mechanisms.governance.state import delegation
+
+from .controllers import N_FEATURES, default_vector
 from .metrics import initial_metrics
 
 
@@ -33,17 +35,19 @@ def economy_state(p, size: int) -> dict[str, np.ndarray]:
         "inflation_rate": rate, "gap_ema": np.zeros(size),
         "pid_integral": np.zeros(size), "pid_error": p["target_staking_ratio"] - staked / supply,
         "pending_rate": rate.copy(), "pending_day": np.full(size, -1, dtype=np.int64),
-        "policy_weights": np.zeros((size, N_FEATURES)),
+        "policy_vector": np.zeros((size, N_FEATURES)),
     }
     return {**state, **initial_metrics(p, state)}
 
 
 def holder_state(p, rng) -> dict[str, np.ndarray]:
-    """Governance holders ``(B, n_holders)``: token weights and staker flags.
+    """Governance holders ``(B, n_holders)``: token stakes, staker flags and delegation.
 
     The first ``n_whales`` holders are validators holding ``whale_share`` of the voting tokens (and
-    always staking); the others hold lognormal balances and stake with probability
-    ``initial_staking_ratio``. Who is a whale follows from ``n_whales``, so it is not stored.
+    always staking); the others hold lognormal balances, stake with probability
+    ``initial_staking_ratio`` and delegate their votes as in :mod:`mechanisms.governance`
+    (``delegation``: each delegates with probability ``gov_delegation_share`` to one of the
+    ``gov_n_delegates`` largest community wallets). Stakes are in tokens of the initial supply.
     """
     n, whales = p["n_holders"], p["n_whales"]
     raw = rng.lognormal(size=n, mean=0.0, sigma=p["holder_sigma"])
@@ -51,15 +55,23 @@ def holder_state(p, rng) -> dict[str, np.ndarray]:
     others = np.where(is_whale, 0.0, raw)
     others = others / others.sum(axis=1, keepdims=True) * (1.0 - np.reshape(p["whale_share"], (-1, 1)))
     whale_weight = np.reshape(p["whale_share"], (-1, 1)) / max(whales, 1)
-    staker = is_whale | (rng.random(size=n) < np.reshape(p["initial_staking_ratio"], (-1, 1)))
-    return {"holder_weight": np.where(is_whale, whale_weight, others), "holder_staker": staker}
+    staker = ~is_whale & (rng.random(size=n) < np.reshape(p["initial_staking_ratio"], (-1, 1)))
+    stake = np.where(is_whale, whale_weight, others) * np.reshape(p["initial_supply"], (-1, 1))
+    delegate_of = delegation(stake[:, whales:], {"n_delegates": p["gov_n_delegates"],
+                                                 "delegation_share": np.broadcast_to(p["gov_delegation_share"], len(rng))},
+                             rng)
+    return {"holder_stake": stake, "holder_staker": staker, "holder_delegate": delegate_of}
 
 
-def initial_state(params, rng) -> dict[str, np.ndarray]:
-    """The model's initial state for a batch (``params`` as cadCAD sees them)."""
+def base_state(params, rng) -> dict[str, np.ndarray]:
+    """The initial state of a batch with the policies' untuned parameter vectors
+    (:func:`mechanisms.inflation.model.initial_state` puts the tuned ones in)."""
     state = {**economy_state(params, len(rng)), **holder_state(params, rng)}
-    if params["policy"] == "learning":
-        from .learning import batch_weights
-
-        state["policy_weights"] = batch_weights(params, len(rng))
+    state["policy_vector"] = np.stack([default_vector(row) for row in batch_rows(params, len(rng))])
     return state
+
+
+def batch_rows(params, size: int) -> list[dict]:
+    """The scalar parameters of each row of a batch (cadCAD's params: arrays of length ``size``)."""
+    return [{name: (value[i].item() if isinstance(value, np.ndarray) else value) for name, value in params.items()
+             if name != "rng"} for i in range(size)]
