@@ -15,7 +15,7 @@ from mechanisms.core import Model, StateVar, register
 from .blocks import BLOCKS
 from .metrics import METRICS
 from .params import SCHEMA
-from .state import base_state, batch_rows
+from .state import STATE, base_state, batch_rows
 from .tuning import TRAINING_SCENARIOS, is_tuned, training_point, tuned_vector
 from .tuning_cache import is_cached
 
@@ -60,5 +60,6 @@ MODEL = register(
         agent_state=("holder_stake", "holder_staker", "holder_delegate"),
         cost=cost,
         setup_cost=setup_cost,
+        state=STATE,
     )
 )

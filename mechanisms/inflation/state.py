@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mechanisms.core import StateVar
 from mechanisms.governance.state import delegation
 
 from .controllers import N_FEATURES, default_vector
@@ -75,3 +76,62 @@ def batch_rows(params, size: int) -> list[dict]:
     """The scalar parameters of each row of a batch (cadCAD's params: arrays of length ``size``)."""
     return [{name: (value[i].item() if isinstance(value, np.ndarray) else value) for name, value in params.items()
              if name != "rng"} for i in range(size)]
+
+
+def _v(name, description, unit="", scope="aggregate", shape=()):
+    return StateVar(name, description, scope=scope, shape=shape, unit=unit)
+
+
+# Every state variable of the model, metrics included (their meaning is in :mod:`.metrics`).
+STATE = (
+    _v("day", "days since the start", "days"),
+    _v("usage", "usage-demand random walk, relative to day 0", "ratio"),
+    _v("demand_scale", "USD of usage demand at usage 1 (set so the day-0 price is 1; constant)", "USD"),
+    _v("supply", "total token supply", "tokens"),
+    _v("circulating", "liquid tokens held by the public (the float)", "tokens"),
+    _v("staked", "staked tokens", "tokens"),
+    _v("treasury", "tokens in the treasury", "tokens"),
+    _v("minted", "tokens minted since day 0", "tokens"),
+    _v("burned", "tokens burned since day 0", "tokens"),
+    _v("price", "token price", "USD"),
+    _v("peak_price", "running maximum of the price", "USD"),
+    _v("price_ema", "moving average of the price (PID price target)", "USD"),
+    _v("log_return", "today's log price return", "1/day"),
+    _v("momentum", "exponential average of daily log returns", "1/day"),
+    _v("inflation_rate", "annual inflation rate in force", "1/yr"),
+    _v("gap_ema", "60-day average of the staking gap (learner feature)", "share"),
+    _v("pid_integral", "PID integral of the error", "share*yr"),
+    _v("pid_error", "PID error of the previous day", "share"),
+    _v("pending_rate", "rate decided by the team or vote, waiting to take effect", "1/yr"),
+    _v("pending_day", "day the pending rate takes effect (-1: none)", "days"),
+    _v("policy_vector", "the policy's settings: tuned, or its parameters (layout controllers.VECTOR; constant)",
+       shape=("5",)),
+    _v("holder_stake", "governance holders' tokens, whales first (constant)", "tokens", "agent", ("n_holders",)),
+    _v("holder_staker", "non-whale holders who stake (constant)", "bool", "agent", ("n_holders",)),
+    _v("holder_delegate", "delegate column of each non-whale holder, -1 if voting itself (constant)", "index",
+       "agent", ("n_holders - n_whales",)),
+    _v("staking_ratio", "staked share of supply", "share"),
+    _v("supply0", "supply at day 0 (constant)", "tokens"),
+    _v("return_sum", "sum of daily log returns", "1"),
+    _v("return_sq_sum", "sum of squared daily log returns", "1"),
+    _v("price_volatility", "annualised std of daily log price returns", "1/sqrt(yr)"),
+    _v("max_drawdown", "largest fall from the running price peak", "share"),
+    _v("gap_sq_sum", "sum of squared staking gaps", "share^2"),
+    _v("staking_tracking_error", "RMS staking gap", "share"),
+    _v("holder_dilution", "1 - supply0/supply", "share"),
+    _v("treasury_runway", "treasury value / daily spending", "days"),
+    _v("rate_changes", "rate moves of at least rate_tick", "count"),
+    _v("counted_rate", "rate at the last counted move", "1/yr"),
+    _v("rate_variation", "total absolute rate change", "1/yr"),
+    _v("last_rate", "yesterday's rate", "1/yr"),
+    _v("pre_shock_ratio", "staking ratio on the shock day", "share"),
+    _v("dipped", "1 once the staking ratio fell below recovery_fraction of pre-shock", "0/1"),
+    _v("recovery_day", "day the staking ratio recovered (-1: not yet)", "days"),
+    _v("recovery_time", "days from the shock to the staking ratio's recovery", "days"),
+    _v("recovered", "1 if the staking ratio recovered or never fell", "0/1"),
+    _v("pre_shock_price", "price on the shock day", "USD"),
+    _v("price_dipped", "1 once the price fell below price_recovery_fraction of pre-shock", "0/1"),
+    _v("price_recovery_day", "day the price recovered (-1: not yet)", "days"),
+    _v("price_recovery_time", "days from the shock to the price's recovery", "days"),
+    _v("price_recovered", "1 if the price recovered or never fell", "0/1"),
+)
