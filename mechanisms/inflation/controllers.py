@@ -134,7 +134,12 @@ def _pid(p, s, noise):
 
 
 def _scheduled(p, s, due, decided, delay):
-    """Queue ``decided`` where a review is ``due``; apply queued rates whose day has come."""
+    """Queue ``decided`` where a review is ``due``; apply queued rates whose day has come.
+
+    A review only happens once the previous decision is in force (one decision in the pipeline),
+    so reviews more frequent than the delay act every ``delay + 1`` days instead of never.
+    """
+    due = due & (s["pending_day"] < s["day"])
     pending_rate = np.where(due, decided, s["pending_rate"])
     pending_day = np.where(due, s["day"] + delay, s["pending_day"])
     rate = np.where(s["day"] == pending_day, pending_rate, s["inflation_rate"])
