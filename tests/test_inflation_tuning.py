@@ -2,6 +2,7 @@
 scenarios kept apart from evaluation, rollouts through mechanisms.core.step, and the disk cache."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -170,3 +171,25 @@ def test_setup_cost_counts_training_until_it_is_cached():
     assert before > 0 and MODEL.setup_cost(point(policy="fixed")) == 0.0
     tuning.tuned_vector(p)
     assert MODEL.setup_cost(p) == 0.0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs the dask extra")
+def test_dask_workers_share_the_tuning_cache_and_match_a_local_run(private_cache, tmp_path):
+    from distributed import LocalCluster
+
+    from experiments.backends import chunk_map
+    from experiments.runner import run_spec
+    from experiments.spec import parse_spec
+
+    spec = parse_spec({"model": "inflation", "seed": 3, "samples": 4, "timesteps": 20, "chunk_size": 2,
+                       "fixed": {**SMALL, "scenario": "crash", "shock_day": 5}, "sweep": {"policy": ["pid", "learning"]}})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                      scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                      local_directory=str(tmp_path / "scratch"), silence_logs=40) as cluster:
+        frame = run_spec(spec, chunk_map=chunk_map("dask", address=cluster.scheduler_address)).frame
+    files = sorted(tuning_cache.cache_dir().glob("*.json"))
+    assert len(files) == 2  # one tuned vector per policy, on disk
+    stamps = [f.stat().st_mtime_ns for f in files]
+    tuning_cache._MEMORY.clear()
+    pd.testing.assert_frame_equal(frame, run_spec(spec).frame)  # this process reads the workers' vectors...
+    assert [f.stat().st_mtime_ns for f in files] == stamps  # ...without tuning again

@@ -3,8 +3,9 @@
 A daily model of a proof-of-stake token economy (supply, float, stake, treasury, burn, a price
 formed by usage and momentum demand against the float) under six emission policies (fixed code,
 Cosmos x/mint feedback, PID, team discretion, token-holder vote, a learning controller) and three
-demand scenarios (steady, bull, a 70% crash). See :mod:`.economy`, :mod:`.controllers`,
-:mod:`.learning` and :mod:`.metrics`; docs/inflation.md explains the model and experiments.
+demand scenarios (steady, bull, a crash). Adaptive policies are tuned alike before a run
+(:mod:`.tuning`). See :mod:`.economy`, :mod:`.controllers`, :mod:`.tuning`, :mod:`.calibration`
+and :mod:`.metrics`; docs/inflation.md explains the model and experiments.
 """
 from __future__ import annotations
 

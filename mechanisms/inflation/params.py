@@ -2,8 +2,12 @@
 
 Rates are annual fractions (0.07 = 7% a year) unless the unit says otherwise; one timestep is one
 day. Parameters are grouped by concern: the policy and scenario choices, the token economy (supply,
-staking behaviour, price formation, treasury, burn), the exogenous scenarios, and each emission
-policy's own settings. Policy-specific settings are ignored by the other policies.
+staking behaviour, price formation, treasury, burn), the exogenous scenarios, each emission
+policy's own settings, the tuner's budget and the metric settings. Policy-specific settings are
+ignored by the other policies; under ``tuning = "cem"`` the tuned ones (Cosmos rate change and
+goal, PID kp and ki, the team's gains) are replaced by what the tuner chose. Every parameter is
+marked ``calibrated`` (with its source: data/inflation_*.csv or the Cosmos SDK), ``assumed`` (with
+the plausible range the claims engine varies) or ``setting`` (a choice of the experiment).
 """
 from __future__ import annotations
 
