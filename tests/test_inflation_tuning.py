@@ -108,7 +108,7 @@ def test_common_rng_rollout_equals_separate_generators_through_core_step():
 def test_tuned_pid_beats_untuned_pid_on_held_out_seeds_and_scenario():
     # Evaluated on experiment seed 2024 in a bull run: seeds and scenario training never saw.
     def final(tuning_mode):
-        p = MODEL.schema.resolve({"policy": "pid", "scenario": "bull", "tuning": tuning_mode})
+        p = MODEL.schema.resolve({"policy": "pid", "scenario": "bull", "tuning": tuning_mode, "tune_population": 24})
         frame = run_batches(MODEL, [Batch(tuple(Row(0, p, s) for s in range(12)))], 365, 2024,
                             common_random_numbers=True)
         return frame.loc[frame.timestep == 365, "staking_tracking_error"].to_numpy()

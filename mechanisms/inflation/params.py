@@ -163,7 +163,7 @@ TUNING = (
     _p("tune_vol_weight", 0.0, "tuning: weight of price_volatility next to staking_tracking_error in the objective",
        0.0, 10.0),
     _int("tune_iterations", 12, "tuning: cross-entropy method iterations", 1, 200, structural=True),
-    _int("tune_population", 24, "tuning: candidate settings per iteration", 4, 512, structural=True),
+    _int("tune_population", 96, "tuning: candidate settings per iteration", 4, 512, structural=True),
     _int("tune_seeds", 6, "tuning: training economies per candidate and training scenario", 1, 128,
          structural=True),
     _int("tune_days", 365, "tuning: days simulated per training run", 10, 3650, "days", structural=True),
