@@ -392,7 +392,7 @@ def main() -> None:
     with sens_tab:
         sensitivity_page(model, settings, scenarios)
     with claims_tab:
-        claims_page()
+        claims_mod.page()
 
 
 main()

@@ -10,13 +10,12 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from experiments.app import claims
 from experiments.app.models import available_models
 from experiments.app.widgets import FEW_PARAMS, use_slider
 from experiments.spec import parse_spec
 from mechanisms.core import Schema, get_model, require
 from mechanisms.core.model import _REGISTRY
-from tests.app_support import changeable_param, write_claim_repo
+from tests.app_support import changeable_param
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 MODELS = sorted(available_models()[0])
@@ -162,23 +161,6 @@ def test_sessions_do_not_share_state():
     assert "run_scenarios:result" in first.session_state and "run_scenarios:result" not in second.session_state
     assert len(charts(first)) == 4 and not charts(second)
     assert second.slider(key="toy:s1:noise").value == get_model("toy").schema["noise"].default
-
-
-def test_claims_tab_runs_an_experiment_then_shows_figure_and_numbers(tmp_path, monkeypatch):
-    write_claim_repo(tmp_path)
-    monkeypatch.setattr(claims, "REPO_ROOT", tmp_path)
-    monkeypatch.setattr(claims, "CLAIMS_PATH", tmp_path / "seeds" / "claims.toml")
-    at = app("toy")
-    assert any("toy-claim" in e.label for e in at.expander)
-    at.toggle(key="claim:toy-claim:open").set_value(True).run()
-    at.button(key="claim:toy-claim:run").click().run()
-    assert_clean(at)
-    assert (tmp_path / "results" / "toy_claim" / "results.parquet").is_file()
-    assert len(charts(at)) == 1
-    table = next(d.value for d in at.dataframe if "burn_rate" in d.value.columns)
-    assert list(table.columns) == ["burn_rate", "supply"]
-    assert any("minted" in w.value for w in at.warning)  # a claim metric the results lack
-    assert any(i.value == claims.VERDICT_NOTE for i in at.info)
 
 
 def test_sensitivity_tab_runs_a_sobol_analysis():
