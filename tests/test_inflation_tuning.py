@@ -193,3 +193,14 @@ def test_dask_workers_share_the_tuning_cache_and_match_a_local_run(private_cache
     tuning_cache._MEMORY.clear()
     pd.testing.assert_frame_equal(frame, run_spec(spec).frame)  # this process reads the workers' vectors...
     assert [f.stat().st_mtime_ns for f in files] == stamps  # ...without tuning again
+
+
+def test_the_apps_cost_estimate_includes_tuning_once_per_point():
+    from experiments.app.runs import estimate_cost
+    from experiments.spec import parse_spec
+
+    spec = parse_spec({"model": "inflation", "seed": 1, "samples": 2, "timesteps": 10,
+                       "fixed": {**SMALL, "policy": "pid"}, "sweep": {"scenario": ["steady", "crash"]}})
+    per_steps = sum(MODEL.cost(p) for p in spec.points()) * 10 * 2
+    setup = MODEL.setup_cost(spec.points()[0])
+    assert setup > 0 and estimate_cost(spec) == pytest.approx(per_steps + 2 * setup)
