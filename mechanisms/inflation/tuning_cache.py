@@ -52,14 +52,15 @@ def cache_key(point: Mapping) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def cache_path(point: Mapping) -> Path:
-    return cache_dir() / f"{cache_key(point)}.json"
+def cache_path(point: Mapping, key: str | None = None) -> Path:
+    """The file of ``point``'s vector (``key``: its :func:`cache_key`, if already computed)."""
+    return cache_dir() / f"{key or cache_key(point)}.json"
 
 
 def is_cached(point: Mapping) -> bool:
     """Whether ``point``'s vector is already known (in memory or on disk): no tuning cost."""
     key = cache_key(point)
-    return key in _MEMORY or (cache_dir() / f"{key}.json").is_file()
+    return key in _MEMORY or cache_path(point, key).is_file()
 
 
 def cached(point: Mapping, compute: Callable[[], np.ndarray]) -> np.ndarray:
@@ -67,7 +68,7 @@ def cached(point: Mapping, compute: Callable[[], np.ndarray]) -> np.ndarray:
     key = cache_key(point)
     if key in _MEMORY:
         return _MEMORY[key]
-    path = cache_dir() / f"{key}.json"
+    path = cache_path(point, key)
     vector = _read(path)
     if vector is None:
         vector = np.asarray(compute(), dtype=float)
