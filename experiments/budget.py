@@ -103,17 +103,23 @@ def check_cost(specs: Sequence[Spec], limit: float | None = None, hint: str = ""
     )
 
 
+def declared_state_bytes(model: Model, point: Mapping[str, Any]) -> float:
+    """Bytes of one sample's declared state at 8 bytes per value (shape entries name parameters or
+    sizes; an expression counts as 1)."""
+    total = 0.0
+    for var in model.state:
+        size = 1
+        for dim in var.shape:
+            value = point.get(dim, dim)
+            size *= int(value) if isinstance(value, int) or str(value).isdigit() else 1
+        total += 8.0 * size
+    return total
+
+
 def sample_bytes(model: Model, point: Mapping[str, Any]) -> float:
     """Bytes one sample's state takes during a timestep (see the module docstring)."""
     if model.state:
-        total = 0.0
-        for var in model.state:
-            size = 1
-            for dim in var.shape:
-                value = point.get(dim, dim)
-                size *= int(value) if isinstance(value, int) or str(value).isdigit() else 1
-            total += 8.0 * size
-        return TEMPORARIES * total + BASE_BYTES_PER_SAMPLE
+        return TEMPORARIES * declared_state_bytes(model, point) + BASE_BYTES_PER_SAMPLE
     agents = sum(point[p.name] for p in model.schema if p.kind == "int" and p.structural)
     return BYTES_PER_AGENT * float(agents) + BASE_BYTES_PER_SAMPLE
 

@@ -132,7 +132,15 @@ def chunk_size_for(model: Model, point: dict[str, Any]) -> int:
 
 
 def state_bytes(model: Model, point: dict[str, Any]) -> int:
-    """Bytes of one sample's initial state (every array the model keeps from step to step)."""
+    """Bytes of one sample's state (every array the model keeps from step to step).
+
+    From the model's declared state when it has one, so planning never builds an initial state (for
+    some points that means tuning a controller); otherwise measured on one sample's initial state.
+    """
+    if model.state:
+        from .budget import declared_state_bytes  # the budget module imports this one lazily too
+
+        return int(declared_state_bytes(model, point))
     params = Batch((Row(0, point, 0),)).cadcad_params(model, 0, False)
     state = model.initial_state(params, params["rng"])
     return int(sum(np.asarray(v).nbytes for v in state.values()))

@@ -238,14 +238,15 @@ def test_cli_refuses_costly_runs_unless_forced(tmp_path, capsys, monkeypatch):
     assert main(["run", str(path), "--quiet", "--force"]) == 0
 
 
-def test_learning_controller_training_is_counted():
+def test_learning_controller_training_is_counted(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKENSIM_CACHE_DIR", str(tmp_path))  # nothing tuned yet: training is still to come
     model = get_model("inflation")
-    spec = parse_spec({"model": "inflation", "samples": 1, "timesteps": 10,
+    spec = parse_spec({"model": "inflation", "samples": 1, "timesteps": 10, "fixed": {"tuning": "cem"},
                        "sweep": {"policy": ["fixed", "learning"]}})
     fixed, learning = spec.points()
     assert model.setup_cost(fixed) == 0 and model.setup_cost(learning) > 0.1
     without_training = budget.estimate_cost(parse_spec({"model": "inflation", "samples": 1, "timesteps": 10,
-                                                          "sweep": {"policy": ["fixed", "fixed"]}}))
+                                                          "fixed": {"tuning": "cem"}, "sweep": {"policy": ["fixed", "fixed"]}}))
     assert budget.estimate_cost(spec) == pytest.approx(without_training + model.setup_cost(learning), rel=0.2)
 
 

@@ -12,12 +12,12 @@ from mechanisms.core.cadcad_run import Batch, Row, run_batches
 from mechanisms.inflation.params import POLICIES, SCENARIOS
 
 MODEL = get_model("inflation")
-FAST_LEARNING = {"cem_iterations": 2, "cem_population": 6, "cem_train_seeds": 2, "train_days": 60}
+FAST_TUNING = {"tune_iterations": 2, "tune_population": 6, "tune_seeds": 2, "tune_days": 60}
 ACCOUNTS = ["circulating", "staked", "treasury", "minted", "burned", "supply"]
 
 
 def params(**values):
-    return MODEL.schema.resolve({**FAST_LEARNING, **values})
+    return MODEL.schema.resolve({**FAST_TUNING, **values})
 
 
 KEY = ["point_id", "sample", "timestep"]
@@ -38,9 +38,14 @@ def assert_conserved(frame: pd.DataFrame, initial_supply: float) -> None:
     np.testing.assert_allclose(supply, initial_supply + frame["minted"] - frame["burned"], rtol=1e-12)
     np.testing.assert_allclose(held, supply, rtol=1e-12)
     assert (frame[ACCOUNTS].to_numpy() >= 0).all()
-    for col in ("staking_ratio", "max_drawdown", "recovered"):
+    for col in ("staking_ratio", "max_drawdown", "recovered", "price_recovered"):
         assert frame[col].between(0, 1).all(), col
     assert np.isfinite(frame.drop(columns=["point_id", "sample", "timestep"]).to_numpy()).all()
+
+
+@pytest.fixture(autouse=True)
+def _private_tuning_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("TOKENSIM_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "tuning-cache"))
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -111,7 +116,8 @@ def test_cross_parameter_checks_name_the_parameter():
 
 @settings(max_examples=20, deadline=None)
 @given(
-    policy=st.sampled_from([p for p in POLICIES if p != "learning"]),
+    policy=st.sampled_from(POLICIES),
+    sell=st.floats(0.0, 1.0),
     scenario=st.sampled_from(SCENARIOS),
     rate=st.floats(0.0, 0.5),
     staking=st.floats(0.0, 0.8),
@@ -122,10 +128,11 @@ def test_cross_parameter_checks_name_the_parameter():
     vol=st.floats(0.0, 0.2),
     seed=st.integers(0, 2**31),
 )
-def test_properties_over_parameter_space(policy, scenario, rate, staking, treasury, depth, spend, burn, vol, seed):
+def test_properties_over_parameter_space(policy, sell, scenario, rate, staking, treasury, depth, spend, burn, vol, seed):
     values = {"policy": policy, "scenario": scenario, "initial_rate": rate, "fixed_rate": rate,
               "initial_staking_ratio": staking, "initial_treasury_share": treasury, "shock_depth": depth,
-              "shock_day": 5, "treasury_spend_usd": spend, "burn_rate": burn, "usage_vol": vol, "n_holders": 20}
+              "shock_day": 5, "treasury_spend_usd": spend, "burn_rate": burn, "usage_vol": vol, "n_holders": 20,
+              "reward_sell_share": sell, "tuning": "none"}
     frame = run(values, samples=2, steps=30, seed=seed)
     assert_conserved(frame, 1e9)
     p = params(**values)

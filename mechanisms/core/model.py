@@ -102,8 +102,8 @@ class Model:
     machine (2 cores; see benchmarks/results.md), from the resolved parameters. Each model
     calibrates its own count of work by a measured constant, so costs compare across models; the
     app multiplies it by samples, timesteps and points to refuse runs that would take too long.
-    ``setup_cost`` is the seconds spent once per parameter point before its samples run (training
-    a learning controller, say); both are counted by :mod:`experiments.budget`.
+    ``setup_cost`` is the one-off seconds a parameter point costs before its samples run (e.g.
+    tuning a controller; 0 once that is cached), added once per point by :mod:`experiments.budget`.
 
     ``time_unit`` names what one timestep is (``"day"``, ``"epoch"``, ``"proposal"``), for the
     time axis of figures.

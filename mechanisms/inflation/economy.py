@@ -6,8 +6,9 @@ Accounts (tokens): ``supply = circulating + staked + treasury`` and
 1. Usage demand (USD value of tokens people hold to use the network) moves by the scenario's
    drift, a daily log shock and the crash profile (:mod:`.scenarios`).
 2. Emission ``minted = rate * supply / 365`` (the annual rate applied per day, as Cosmos x/mint
-   applies annual provisions per block); ``staker_share`` of it is paid to stakers as liquid
-   rewards (part of the float: sell pressure), the rest goes to the treasury.
+   applies annual provisions per block); ``staker_share`` of it is paid to stakers, the rest goes
+   to the treasury. Stakers sell ``reward_sell_share`` of their rewards (those tokens join the
+   float: sell pressure) and restake the rest.
 3. Stakers compare the staking yield ``rate * supply * staker_share / staked`` with the outside
    rate plus a risk premium that grows with the price drawdown (``fear``); the desired staking
    ratio is a logistic function of that gap, capped at ``max_stake_ratio``; the stake moves
@@ -54,11 +55,13 @@ def economy_step(p, s, shocks: np.ndarray) -> dict[str, np.ndarray]:
     usage = s["usage"] * np.exp(usage_drift(p, s["day"]) / DAYS_PER_YEAR + vol * shocks[:, 0])
     minted = s["inflation_rate"] * s["supply"] / DAYS_PER_YEAR
     rewards = p["staker_share"] * minted
-    flow = p["stake_speed"] * (desired_staking_ratio(p, s) * s["supply"] - s["staked"])
-    flow = flow + p["stake_noise"] * s["staked"] * shocks[:, 1]
-    circulating = s["circulating"] + rewards
-    flow = np.clip(flow, -s["staked"], circulating)
-    staked = s["staked"] + flow
+    sold_rewards = p["reward_sell_share"] * rewards
+    staked = s["staked"] + (rewards - sold_rewards)
+    flow = p["stake_speed"] * (desired_staking_ratio(p, s) * s["supply"] - staked)
+    flow = flow + p["stake_noise"] * staked * shocks[:, 1]
+    circulating = s["circulating"] + sold_rewards
+    flow = np.clip(flow, -staked, circulating)
+    staked = staked + flow
     treasury = s["treasury"] + (minted - rewards)
     sold = np.minimum(treasury, p["treasury_spend_usd"] / s["price"])
     treasury = treasury - sold

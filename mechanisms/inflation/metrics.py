@@ -10,6 +10,9 @@
   ``recovery_fraction`` of its pre-shock level after falling below it; while not yet recovered,
   the days since the shock (censored at the horizon); 0 when it never fell below.
   ``recovered`` is 1 once recovered (or if it never fell below), else 0.
+- ``price_recovery_time`` / ``price_recovered``: the same for the price against
+  ``price_recovery_fraction`` of its price on the shock day (the staking ratio can recover while
+  the price does not).
 - ``rate_changes``: how many times the rate moved at least ``rate_tick`` away from the last counted
   level (a continuous drift of 1 point counts as 1/tick changes, a single 1-point jump as one).
 - ``rate_variation``: total absolute change of the annual rate so far.
@@ -28,17 +31,20 @@ MAX_RUNWAY_DAYS = 36500.0
 
 METRICS = (
     Metric("price_volatility", "annualised std of daily log price returns", "1/sqrt(yr)", "last", "lower"),
-    Metric("max_drawdown", "largest fall from the running price peak", "share", "last", "lower"),
-    Metric("staking_tracking_error", "RMS gap between staking ratio and its target", "share", "last", "lower"),
+    Metric("max_drawdown", "largest fall from the running price peak", "share", "last", "lower", bounds=(0, 1)),
+    Metric("staking_tracking_error", "RMS gap between staking ratio and its target", "share", "last", "lower", bounds=(0, 1)),
     Metric("holder_dilution", "share of the network a passive holder has lost, 1 - supply0/supply", "share", "last", "lower"),
     Metric("treasury_runway", "treasury value / daily spending", "days", "last", "higher"),
     Metric("recovery_time", "days from the crash until the staking ratio is back at recovery_fraction of pre-crash", "days", "last", "lower"),
-    Metric("recovered", "1 if the staking ratio has recovered after the crash (or never fell)", "0/1", "last", "higher"),
+    Metric("recovered", "1 if the staking ratio has recovered after the crash (or never fell)", "0/1", "last", "higher",
+           bounds=(0, 1)),
+    Metric("price_recovery_time", "days from the crash until the price is back at price_recovery_fraction of pre-crash", "days", "last", "lower"),
+    Metric("price_recovered", "1 if the price has recovered after the crash (or never fell)", "0/1", "last", "higher", bounds=(0, 1)),
     Metric("rate_changes", "number of rate moves of at least rate_tick", "count", "last", "lower"),
     Metric("rate_variation", "total absolute change of the annual inflation rate", "1/yr", "last", "lower"),
     Metric("price", "token price", "USD", "last"),
     Metric("supply", "total token supply", "tokens", "last"),
-    Metric("staking_ratio", "staked share of supply", "share", "last"),
+    Metric("staking_ratio", "staked share of supply", "share", "last", bounds=(0, 1)),
     Metric("inflation_rate", "annual inflation rate in force", "1/yr", "mean"),
     Metric("circulating", "liquid tokens held by the public (the float)", "tokens", "last"),
     Metric("staked", "staked tokens", "tokens", "last"),
@@ -59,7 +65,9 @@ def initial_metrics(p, s) -> dict[str, np.ndarray]:
         "recovery_time": zeros, "recovered": zeros + 1.0, "rate_changes": zeros, "rate_variation": zeros,
         "staking_ratio": ratio, "supply0": s["supply"].copy(), "return_sum": zeros,
         "return_sq_sum": zeros, "gap_sq_sum": gap**2, "pre_shock_ratio": ratio, "dipped": zeros,
-        "recovery_day": zeros - 1.0, "counted_rate": s["inflation_rate"].copy(), "last_rate": s["inflation_rate"].copy(),
+        "recovery_day": zeros - 1.0,
+        "pre_shock_price": s["price"].copy(), "price_dipped": zeros, "price_recovery_day": zeros - 1.0,
+        "price_recovery_time": zeros, "price_recovered": zeros + 1.0, "counted_rate": s["inflation_rate"].copy(), "last_rate": s["inflation_rate"].copy(),
     }
 
 
@@ -72,20 +80,29 @@ def runway(p, treasury, price) -> np.ndarray:
     return np.minimum(days, MAX_RUNWAY_DAYS)
 
 
-def _recovery(p, s, ratio):
-    """Pre-shock ratio, dip flag, first recovery day, recovery_time and recovered for the crash."""
+def recovery(p, s, value, fraction, prefix: str = ""):
+    """Recovery of ``value`` (the staking ratio, or the price with ``prefix="price_"``) after the crash.
+
+    Returns the pre-shock level, the dip flag, the first recovery day, the recovery time and the
+    recovered flag under their state names: a series has *dipped* once it falls below ``fraction``
+    of its level on the shock day, and *recovered* on the first later day it is back at or above
+    that line. Only the crash scenario has a shock; elsewhere nothing is returned (the initial
+    values, never dipped, stand).
+    """
     day = s["day"]
     if p["scenario"] != "crash":
         return {}
-    pre = np.where(day <= p["shock_day"], ratio, s["pre_shock_ratio"])
-    below = (day > p["shock_day"]) & (ratio < p["recovery_fraction"] * pre)
-    dipped = (s["dipped"] > 0) | below
-    first = dipped & ~below & (s["recovery_day"] < 0)
-    recovery_day = np.where(first, day, s["recovery_day"])
+    pre_key = "pre_shock_price" if prefix else "pre_shock_ratio"
+    pre = np.where(day <= p["shock_day"], value, s[pre_key])
+    below = (day > p["shock_day"]) & (value < fraction * pre)
+    dipped = (s[f"{prefix}dipped"] > 0) | below
+    first = dipped & ~below & (s[f"{prefix}recovery_day"] < 0)
+    recovery_day = np.where(first, day, s[f"{prefix}recovery_day"])
     since = (day - p["shock_day"]).astype(float)
     time = np.where(recovery_day >= 0, recovery_day - p["shock_day"], np.where(dipped, since, 0.0))
-    return {"pre_shock_ratio": pre, "dipped": dipped.astype(float), "recovery_day": recovery_day,
-            "recovery_time": time, "recovered": (~dipped | (recovery_day >= 0)).astype(float)}
+    return {pre_key: pre, f"{prefix}dipped": dipped.astype(float),
+            f"{prefix}recovery_day": recovery_day, f"{prefix}recovery_time": time,
+            f"{prefix}recovered": (~dipped | (recovery_day >= 0)).astype(float)}
 
 
 def metrics_step(p, s) -> dict[str, np.ndarray]:
@@ -115,4 +132,5 @@ def metrics_step(p, s) -> dict[str, np.ndarray]:
         "rate_variation": s["rate_variation"] + np.abs(rate - s["last_rate"]),
         "last_rate": rate,
     }
-    return {**out, **_recovery(p, s, ratio)}
+    return {**out, **recovery(p, s, ratio, p["recovery_fraction"]),
+            **recovery(p, s, s["price"], p["price_recovery_fraction"], "price_")}

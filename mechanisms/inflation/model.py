@@ -3,32 +3,32 @@
 A daily model of a proof-of-stake token economy (supply, float, stake, treasury, burn, a price
 formed by usage and momentum demand against the float) under six emission policies (fixed code,
 Cosmos x/mint feedback, PID, team discretion, token-holder vote, a learning controller) and three
-demand scenarios (steady, bull, a 70% crash). See :mod:`.economy`, :mod:`.controllers`,
-:mod:`.learning` and :mod:`.metrics`; docs/inflation.md explains the model and experiments.
+demand scenarios (steady, bull, a crash). Adaptive policies are tuned alike before a run
+(:mod:`.tuning`). See :mod:`.economy`, :mod:`.controllers`, :mod:`.tuning`, :mod:`.calibration`
+and :mod:`.metrics`; docs/inflation.md explains the model and experiments.
 """
 from __future__ import annotations
 
-from mechanisms.core import Model, register
+import numpy as np
 
+from mechanisms.core import Model, StateVar, register
+
+from .blocks import BLOCKS
 from .metrics import METRICS
 from .params import SCHEMA
-from .policies import p_economy, p_emission_policy, p_metrics
-from .state import initial_state
-from mechanisms.core.updates import updates_for
+from .state import STATE, base_state, batch_rows
+from .tuning import TRAINING_SCENARIOS, is_tuned, training_point, tuned_vector
+from .tuning_cache import is_cached
 
-CONTROLLER_VARS = ("inflation_rate", "gap_ema", "pid_integral", "pid_error", "pending_rate", "pending_day")
-ECONOMY_VARS = ("day", "usage", "supply", "circulating", "staked", "treasury", "minted", "burned", "price",
-                "log_return", "momentum", "price_ema")
-METRIC_VARS = ("staking_ratio", "return_sum", "return_sq_sum", "price_volatility", "max_drawdown", "peak_price",
-               "gap_sq_sum", "staking_tracking_error", "holder_dilution", "treasury_runway", "rate_changes",
-               "counted_rate", "rate_variation", "last_rate", "pre_shock_ratio", "dipped", "recovery_day",
-               "recovery_time", "recovered")
 
-BLOCKS = [
-    {"policies": {"emission_policy": p_emission_policy}, "variables": updates_for(CONTROLLER_VARS)},
-    {"policies": {"economy": p_economy}, "variables": updates_for(ECONOMY_VARS)},
-    {"policies": {"metrics": p_metrics}, "variables": updates_for(METRIC_VARS)},
-]
+def initial_state(params, rng) -> dict[str, np.ndarray]:
+    """The model's initial state for a batch (``params`` as cadCAD sees them): the economy, the
+    governance holders, and each row's policy vector, tuned (cached) under ``tuning = "cem"``."""
+    state = base_state(params, rng)
+    rows = batch_rows(params, len(rng))
+    if is_tuned(rows[0]):
+        state["policy_vector"] = np.stack([tuned_vector(row) for row in rows])
+    return state
 
 
 def cost(params) -> float:
@@ -38,32 +38,30 @@ def cost(params) -> float:
     return 6.2e-5 + (1.0e-7 * params["n_holders"] if params["policy"] == "governance" else 0.0)
 
 
-# Training rollouts (plain numpy, no cadCAD): seconds per CEM iteration-day, plus per economy in the
-# batch of candidates x training seeds; measured with 4 and 2,048 economies on the reference machine.
-TRAIN_DAY_SECONDS, TRAIN_ECONOMY_DAY_SECONDS = 1.6e-4, 5.7e-8
-
-
 def setup_cost(params) -> float:
-    """Seconds to train the learning controller once for a parameter point (0 for other policies)."""
-    if params["policy"] != "learning":
+    """Seconds of tuning a point costs before it runs: 0 when untuned or already cached, else the
+    tuner's rollout days (iterations x training scenarios x tune_days) at 1.0e-4 s per day plus
+    2.2e-7 s per row (population x seeds), measured at population 6-48 and seeds 2-12."""
+    if not is_tuned(params) or is_cached(training_point(params)):
         return 0.0
-    economies = params["cem_population"] * params["cem_train_seeds"]
-    return params["cem_iterations"] * params["train_days"] * (TRAIN_DAY_SECONDS + TRAIN_ECONOMY_DAY_SECONDS * economies)
+    days = params["tune_iterations"] * len(TRAINING_SCENARIOS) * params["tune_days"]
+    return days * (1.0e-4 + 2.2e-7 * params["tune_population"] * params["tune_seeds"])
 
 
 MODEL = register(
     Model(
         name="inflation",
-        version="1.0",
+        version="2.0",
         title="Who should set a token's emission?",
         description=__doc__,
         schema=SCHEMA,
         initial_state=initial_state,
         blocks=BLOCKS,
         metrics=METRICS,
-        agent_state=("holder_weight", "holder_staker"),
+        agent_state=("holder_stake", "holder_staker", "holder_delegate"),
         cost=cost,
         setup_cost=setup_cost,
         time_unit="day",
+        state=STATE,
     )
 )
