@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from experiments import budget
 from experiments.app import claims, runs
 from experiments.app.export import figure_bytes, parquet_bytes, spec_toml
 from experiments.app.models import available_models
@@ -204,7 +205,7 @@ def test_small_chunks_keep_repeated_design_points_apart():
 
 def test_estimate_counts_the_app_chunks_and_uses_the_calibration(monkeypatch):
     spec = parse_spec({"model": "toy", "samples": 10, "timesteps": 7, "sweep": {"n_agents": [10, 20], "noise": [1.0, 2.0]}})
-    monkeypatch.setattr(runs, "calibration", lambda: {"toy": {"a": 0.5, "b": 0.01, "k": 2.0}})
+    monkeypatch.setattr(budget, "calibration", lambda: {"toy": {"a": 0.5, "b": 0.01, "k": 2.0}})
     chunked = runs.app_chunked(spec)
     from experiments.runner import plan_chunks
 

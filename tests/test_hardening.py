@@ -239,7 +239,10 @@ def test_cli_refuses_costly_runs_unless_forced(tmp_path, capsys, monkeypatch):
 
 
 def test_learning_controller_training_is_counted(tmp_path, monkeypatch):
+    from mechanisms.inflation import tuning_cache
+
     monkeypatch.setenv("TOKENSIM_CACHE_DIR", str(tmp_path))  # nothing tuned yet: training is still to come
+    monkeypatch.setattr(tuning_cache, "_MEMORY", {})
     model = get_model("inflation")
     spec = parse_spec({"model": "inflation", "samples": 1, "timesteps": 10, "fixed": {"tuning": "cem"},
                        "sweep": {"policy": ["fixed", "learning"]}})

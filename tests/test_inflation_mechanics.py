@@ -48,7 +48,8 @@ def test_staking_recovers_while_the_price_does_not():
 
 def test_selling_rewards_enlarges_the_float_and_lowers_the_price():
     kept, sold = run({"reward_sell_share": 0.0}), run({"reward_sell_share": 1.0})  # same seeds
-    at_end = lambda f, c: f.loc[f.timestep == 60, c].to_numpy()
+    def at_end(f, c):
+        return f.loc[f.timestep == 60, c].to_numpy()
     assert (at_end(sold, "circulating") > at_end(kept, "circulating")).all()
     assert (at_end(sold, "price") < at_end(kept, "price")).all()
     np.testing.assert_allclose(at_end(sold, "supply"), at_end(kept, "supply"), rtol=1e-3)
@@ -72,7 +73,8 @@ def test_team_with_an_information_edge_meets_before_the_shock():
     values = {"policy": "team", "scenario": "crash", "shock_day": 40, "team_review_days": 30, "team_delay": 0,
               "team_noise": 0.0, "team_bias": 0.0, "team_edge_gain": 0.1}
     blind, seeing = run(values, samples=1, steps=60), run({**values, "team_lead_days": 10}, samples=1, steps=60)
-    moves = lambda f: list(f.timestep[f.inflation_rate.diff().abs() > 0])
+    def moves(f):
+        return list(f.timestep[f.inflation_rate.diff().abs() > 0])
     assert moves(blind) == [31]  # the regular review on day 30 (recorded a step on)
     # On day 34 the team foresees day 44's demand, 1 - 0.7 * 4/21 = 87% of today's: a fall above 10%
     # (day 33 foresees exactly 10%), so it meets at once, before the shock starts on day 40.

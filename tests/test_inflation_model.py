@@ -93,7 +93,8 @@ def test_fixed_rule_halving_schedule():
 def test_crash_cuts_price_and_steady_does_not_count_recovery():
     crash = run({"scenario": "crash", "shock_day": 10, "shock_duration": 10}, samples=4, steps=40)
     steady = run({"scenario": "steady"}, samples=4, steps=40)
-    at = lambda f, t, c: f.loc[f.timestep == t, c].to_numpy()
+    def at(f, t, c):
+        return f.loc[f.timestep == t, c].to_numpy()
     assert (at(crash, 25, "price") < 0.6 * at(crash, 9, "price")).all()
     assert (steady["recovery_time"] == 0).all() and (steady["recovered"] == 1).all()
 

@@ -195,9 +195,12 @@ def test_dask_workers_share_the_tuning_cache_and_match_a_local_run(private_cache
     assert [f.stat().st_mtime_ns for f in files] == stamps  # ...without tuning again
 
 
-def test_the_apps_cost_estimate_includes_tuning_once_per_point():
+def test_the_apps_cost_estimate_includes_tuning_once_per_point(monkeypatch):
+    from experiments import budget
     from experiments.app.runs import estimate_cost
     from experiments.spec import parse_spec
+
+    monkeypatch.setattr(budget, "calibration", lambda: {})  # a = b = 0, k = 1: cost x timesteps x samples
 
     spec = parse_spec({"model": "inflation", "seed": 1, "samples": 2, "timesteps": 10,
                        "fixed": {**SMALL, "policy": "pid"}, "sweep": {"scenario": ["steady", "crash"]}})
