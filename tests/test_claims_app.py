@@ -17,6 +17,7 @@ def test_claims_tab_checks_a_claim_and_shows_verdict_robustness_and_figures(tmp_
     monkeypatch.setattr(claims, "REPO_ROOT", root)
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
+    at.switch_page("app_pages/claims.py").run()
     assert not at.exception
     assert any(e.label == "toy-supply-stays-high: not checked" for e in at.expander)
     at.checkbox(key="claims:toy-supply-stays-high:robust").set_value(False).run()

@@ -174,10 +174,18 @@ def test_robustness_finds_the_known_flip_on_the_toy_model(tmp_path):
     assert rob["share"] == pytest.approx(share)
 
 
-def test_robustness_is_reported_not_faked_without_plausible_ranges(tmp_path):
+def test_robustness_is_reported_not_faked_without_plausible_ranges(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from mechanisms.core import Schema, get_model
+    from mechanisms.core.model import _REGISTRY
+
+    toy = get_model("toy")  # the toy model with no plausible range marked, registered for this test only
+    unmarked = Schema(tuple(replace(p, plausible=None) for p in toy.schema), toy.schema.checks)
+    monkeypatch.setitem(_REGISTRY, "toy_unmarked", replace(toy, name="toy_unmarked", schema=unmarked))
     root = toy_root(tmp_path)
     spec = root / "experiments" / "specs" / "toy_supply.toml"
-    spec.write_text(spec.read_text().replace('"toy_assumed"', '"toy"'))
+    spec.write_text(spec.read_text().replace('"toy_assumed"', '"toy_unmarked"'))
     claim = load_claims(root / "seeds" / "claims.toml")[0]
     record = check_claim(claim, root, tmp_path / "results")
     assert record["robustness"]["status"] == "not_assessed"
