@@ -52,7 +52,7 @@ def states(values=None, samples=2, timesteps=6, seed=5):
 
 # --- conservation -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("rule", ["quadratic", "one_person"])
+@pytest.mark.parametrize("rule", ["sqrt_token", "one_person"])
 def test_tokens_are_conserved_and_slashed_tokens_are_burned(rule):
     values = {"rule": rule, "slash_detected": True, "identity_cost": 0.0, "personhood_pass": 0.6,
               "attacker_share": 0.2, "attack_value": 1e6}
@@ -69,7 +69,7 @@ def test_tokens_are_conserved_and_slashed_tokens_are_burned(rule):
 
 
 def test_conservation_in_the_recorded_metrics():
-    frame = run({"rule": "quadratic", "slash_detected": True, "identity_cost": 0.0, "attacker_share": 0.2,
+    frame = run({"rule": "sqrt_token", "slash_detected": True, "identity_cost": 0.0, "attacker_share": 0.2,
                  "attack_value": 1e6}, timesteps=10)
     start = frame[frame.timestep == 0].set_index("sample")["supply"]
     for _, step in frame.groupby("timestep"):
@@ -78,12 +78,12 @@ def test_conservation_in_the_recorded_metrics():
 
 
 def test_no_slashing_without_the_switch_or_under_token_rules():
-    for values in ({"rule": "quadratic", "slash_detected": False}, {"rule": "token", "slash_detected": True}):
+    for values in ({"rule": "sqrt_token", "slash_detected": False}, {"rule": "token", "slash_detected": True}):
         assert (run({**values, "identity_cost": 0.0})["burned"] == 0).all()
 
 
 def test_detection_one_makes_splitting_worthless_in_the_model():
-    frame = last(run({"rule": "quadratic", "personhood_pass": 0.0, "identity_cost": 0.0, "slash_detected": True,
+    frame = last(run({"rule": "sqrt_token", "personhood_pass": 0.0, "identity_cost": 0.0, "slash_detected": True,
                       "attacker_share": 0.3}, timesteps=10))
     assert (frame["sybil_identities"] == 1).all() and (frame["sybil_gain"] == 0).all()
     assert (frame["burned"] == 0).all()
@@ -169,7 +169,7 @@ def test_metrics_stay_in_range(rule, n_community, n_whales, whale_share, attacke
     end = last(frame)
     np.testing.assert_allclose(end["supply"] + end["burned"], start, rtol=1e-12)
     assert (frame["attacker_cost_to_flip"].dropna() >= 0).all()
-    if rule not in ("quadratic", "one_person"):  # splitting never adds power under token rules
+    if rule not in ("sqrt_token", "one_person"):  # splitting never adds power under token rules
         assert (frame[frame.timestep > 0]["sybil_identities"] == 1).all()
 
 

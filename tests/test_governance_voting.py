@@ -11,7 +11,7 @@ from mechanisms.governance.sybil import (
     best_response, identities_needed, identity_grid, pass_tail_table, realised_passes, tail_offsets,
 )
 from mechanisms.governance.voting import (
-    RULES, conviction_multiplier, decide, delegate_stake, identity_power, quadratic_votes, split_power, tally,
+    RULES, stake_age_multiplier, decide, delegate_stake, identity_power, sqrt_token_votes, split_power, tally,
 )
 
 FAST = settings(max_examples=25, deadline=None)
@@ -26,15 +26,15 @@ def test_quadratic_voting_worked_example():
     votes are the square root of what an identity commits, so splitting across identities pays.
     100 tokens in one identity: sqrt(100) = 10 votes. Over 4 identities of 25 tokens: 4 * sqrt(25) = 20
     = sqrt(4 * 100) votes."""
-    assert quadratic_votes(100.0, 1) == 10.0
-    assert quadratic_votes(100.0, 4) == 20.0
-    assert quadratic_votes(100.0, 4) == math.sqrt(4 * 100)
+    assert sqrt_token_votes(100.0, 1) == 10.0
+    assert sqrt_token_votes(100.0, 4) == 20.0
+    assert sqrt_token_votes(100.0, 4) == math.sqrt(4 * 100)
 
 
 @FAST
 @given(n=st.floats(1e-6, 1e12), k=st.integers(1, 100_000))
 def test_quadratic_split_gives_sqrt_k_times_n(n, k):
-    assert quadratic_votes(n, k) == pytest.approx(math.sqrt(k * n), rel=1e-12)
+    assert sqrt_token_votes(n, k) == pytest.approx(math.sqrt(k * n), rel=1e-12)
 
 
 @FAST
@@ -50,12 +50,12 @@ def test_unknown_rule_is_an_error():
         identity_power(np.ones(3), "plurality")
 
 
-def test_conviction_multiplier_grows_with_age_to_one():
+def test_stake_age_multiplier_grows_with_age_to_one():
     alpha = 0.9
-    assert conviction_multiplier(0, alpha) == pytest.approx(0.1)
-    assert conviction_multiplier(1, alpha) == pytest.approx(0.19)
-    assert conviction_multiplier(500, alpha) == pytest.approx(1.0)
-    assert conviction_multiplier(0, 0.0) == 1.0
+    assert stake_age_multiplier(0, alpha) == pytest.approx(0.1)
+    assert stake_age_multiplier(1, alpha) == pytest.approx(0.19)
+    assert stake_age_multiplier(500, alpha) == pytest.approx(1.0)
+    assert stake_age_multiplier(0, 0.0) == 1.0
 
 
 # --- delegation and the decision ----------------------------------------------------------------

@@ -16,31 +16,41 @@ import numpy as np
 from mechanisms.core import Metric
 
 COUNTERS = (
-    "proposals", "captured", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
+    "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
     "flip_outlay", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "welfare_loss_sum",
     "identities_sum", "sybil_gain_sum",
 )
 
 METRICS = (
     Metric("capture_rate", "share of proposals whose outcome differs from the community's utility-weighted "
-           "preference", "share", better="lower"),
+           "preference", "share", better="lower", bounds=(0.0, 1.0)),
+    Metric("excess_capture_rate", "capture_rate minus the capture of the same rule on the same draws with no "
+           "adversary (whales voting with the community, no attacker): the capture the adversaries cause",
+           "share", better="lower", bounds=(-1.0, 1.0)),
+    Metric("whale_capture_rate", "the whale channel of excess capture: capture with the whales as drawn and no "
+           "attacker, minus the no-adversary baseline", "share", better="lower", bounds=(-1.0, 1.0)),
+    Metric("sybil_capture_rate", "the Sybil channel of excess capture: capture with the attacker, minus capture "
+           "with the whales as drawn and no attacker", "share", better="lower", bounds=(-1.0, 1.0)),
+    Metric("baseline_capture_rate", "capture of the rule itself: share of proposals decided against the "
+           "community's utility-weighted preference with no adversary (same draws)", "share", better="lower",
+           bounds=(0.0, 1.0)),
     Metric("capture_rate_headcount", "share of proposals whose outcome differs from the community's head-count "
-           "majority", "share", better="lower"),
+           "majority", "share", better="lower", bounds=(0.0, 1.0)),
     Metric("whale_veto_rate", "share of contested proposals (whales oppose the community, which would have got "
-           "its preferred outcome without the whales' votes) in which the whales overturned it", "share", better="lower"),
+           "its preferred outcome without the whales' votes) in which the whales overturned it", "share", better="lower", bounds=(0.0, 1.0)),
     Metric("attacker_cost_to_flip", "attacker's mean outlay (identity purchases + slashed tokens) per outcome it "
            "flipped; NaN until its first flip", "tokens", better="higher"),
     Metric("attacker_flip_rate", "share of proposals whose outcome the attacker's votes flipped", "share",
-           better="lower"),
+           better="lower", bounds=(0.0, 1.0)),
     Metric("turnout", "mean share of community wallets whose tokens were voted (directly or by a delegate)",
-           "share", better="higher"),
+           "share", better="higher", bounds=(0.0, 1.0)),
     Metric("gini_voting_power", "mean Gini of the voting power cast per entity (abstainers count as 0; the "
-           "attacker's identities are one entity)", "", better="lower"),
+           "attacker's identities are one entity)", "", better="lower", bounds=(0.0, 1.0)),
     Metric("nakamoto_coefficient", "mean smallest number of entities casting over half of the voting power",
            "entities", better="higher"),
     Metric("welfare_loss", "mean community utility lost per proposal per community member, against the "
            "utility-weighted optimum", "utility/person", better="lower"),
-    Metric("pass_rate", "share of proposals that passed", "share"),
+    Metric("pass_rate", "share of proposals that passed", "share", bounds=(0.0, 1.0)),
     Metric("sybil_identities", "mean number of identities the attacker split over", "identities"),
     Metric("sybil_gain", "mean expected gain of the attacker's best split over not splitting, per proposal",
            "tokens"),
@@ -56,6 +66,10 @@ def _per(numerator: np.ndarray, denominator: np.ndarray, empty: float = 0.0) -> 
 
 RATES = {
     "capture_rate": lambda s: _per(s["captured"], s["proposals"]),
+    "excess_capture_rate": lambda s: _per(s["captured"] - s["captured_clean"], s["proposals"]),
+    "whale_capture_rate": lambda s: _per(s["captured_whales"] - s["captured_clean"], s["proposals"]),
+    "sybil_capture_rate": lambda s: _per(s["captured"] - s["captured_whales"], s["proposals"]),
+    "baseline_capture_rate": lambda s: _per(s["captured_clean"], s["proposals"]),
     "capture_rate_headcount": lambda s: _per(s["captured_headcount"], s["proposals"]),
     "whale_veto_rate": lambda s: _per(s["whale_vetoed"], s["whale_contested"]),
     "attacker_cost_to_flip": lambda s: _per(s["flip_outlay"], s["attacker_flips"], np.nan),

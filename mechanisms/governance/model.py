@@ -46,7 +46,7 @@ def cost(params) -> float:
 MODEL = register(
     Model(
         name="governance",
-        version="1.0",
+        version="2.0",
         title="Governance: whale vetoes and Sybil attacks",
         description=__doc__,
         schema=SCHEMA,
@@ -56,7 +56,8 @@ MODEL = register(
             {"policies": {}, "variables": METRIC_UPDATES},
         ],
         metrics=METRICS,
-        agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "pass_tail"),
+        agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "pass_tail", "credit_allocation",
+                     "voice_credits"),
         cost=cost,
     )
 )

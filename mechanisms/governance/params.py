@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from mechanisms.core import Param, Schema, require
 
-from .voting import RULES
+from .voting import CREDIT_BASES, RULES
 
 DISTRIBUTIONS = ("lognormal", "pareto")
 
@@ -55,8 +55,28 @@ SCHEMA = Schema(
               low=0.01, high=0.99, unit="share"),
         Param("veto_threshold", 1.0, "a proposal fails if tokens voting no exceed this share of the supply "
               "(1 = no veto rule)", low=0.0, high=1.0, unit="share of supply"),
-        Param("conviction_alpha", 0.9, "conviction decay per proposal: power = tokens * (1 - alpha^(age+1))",
+        Param("stake_age_alpha", 0.9, "stake_age rule: decay per proposal, power = tokens * (1 - alpha^(age+1))",
               low=0.0, high=0.999),
+        # quadratic voting with voice credits
+        Param("voice_credits", 100.0, "quadratic rule: voice credits an identity receives per period (equal basis), "
+              "or a holder of the mean community balance receives (tokens basis)", low=1e-6, high=1e12,
+              unit="credits", log_scale=True),
+        Param("credit_basis", "equal", "quadratic rule: credits per identity equal, or in proportion to tokens",
+              kind="choice", choices=CREDIT_BASES),
+        Param("credit_period", 10, "quadratic rule: proposals per voice-credit period", kind="int", low=1,
+              high=100_000, unit="proposals", structural=True),
+        Param("credit_carry", False, "quadratic rule: unspent credits carry over to the next period (else expire)",
+              kind="bool"),
+        # conviction voting (BlockScience/1Hive)
+        Param("conviction_alpha", 2 ** (-1 / 3), "conviction rule: conviction decay per day, y(t+1) = alpha y(t) + x",
+              low=0.0, high=0.9999),
+        Param("conviction_days", 14, "conviction rule: days a proposal's supporters keep their stake on it",
+              kind="int", low=1, high=10_000, unit="days"),
+        Param("conviction_beta", 0.2, "conviction rule: largest share of the pool one proposal may request",
+              low=1e-6, high=1.0, unit="share of pool"),
+        Param("conviction_rho", 0.0025, "conviction rule: scale of the trigger threshold", low=0.0, high=1.0),
+        Param("requested_share", 0.05, "conviction rule: share of the common pool each proposal requests",
+              low=0.0, high=1.0, unit="share of pool"),
         Param("community_stake_age", 20, "mean initial stake age of community wallets (uniform on [0, 2x])",
               kind="int", low=0, high=100_000, unit="proposals"),
         Param("whale_stake_age", 0, "initial stake age of whale and attacker tokens", kind="int", low=0,

@@ -34,7 +34,10 @@ from .state import fake_pass_probability
 from .sybil import (
     attacker_power_each, best_response, identities_needed, identity_grid, realised_passes, tail_offsets, split_weights,
 )
-from .voting import conviction_multiplier, decide, delegate_stake, identity_power, tally
+from .voting import (
+    conviction_pass_share, decide, delegate_stake, identity_power, qv_spend, qv_votes, stake_age_multiplier, tally,
+    voice_credit_allocation,
+)
 
 
 def draw_proposal(rng, n_community: int) -> dict[str, np.ndarray]:
@@ -60,14 +63,57 @@ def community_preferences(draws: Mapping[str, np.ndarray], params: Mapping[str, 
     total = side * (intensity * yes).sum(axis=1) - (intensity * ~yes).sum(axis=1) / side
     return {
         "yes": yes,
+        "intensity": np.where(yes, side[:, None] * intensity, intensity / side[:, None]),
         "utility_total": total,
         "utility_pass": total > 0,
         "headcount_pass": 2 * yes.sum(axis=1) > yes.shape[1],
     }
 
 
+def _like(x, target):
+    """``x`` (a scalar or ``(B,)``) shaped to broadcast against ``target`` (``(B,)`` or ``(B, n)``)."""
+    x = np.asarray(x, dtype=float)
+    return x.reshape(x.shape + (1,) * (np.ndim(target) - x.ndim)) if x.ndim else x
+
+
+def mean_square_intensity(params) -> np.ndarray:
+    """``E[u**2]`` of a member's lognormal intensity ``u = exp(sigma z)``: ``exp(2 sigma**2)``."""
+    return np.exp(2.0 * np.square(params["intensity_sigma"]))
+
+
+def proposals_left_in_period(state, params) -> np.ndarray:
+    """Proposals left in the current voice-credit period, this one included (``(B,)``)."""
+    period = params["credit_period"]
+    return period - np.mod(state["proposals"], period)
+
+
+def power_function(state, params, age):
+    """``power_of(tokens)``: the power one identity of the whale/attacker kind holding ``tokens`` casts.
+
+    Under ``stake_age`` the stake is ``age`` proposals old; under ``quadratic`` an identity bought
+    for this proposal receives its period's voice credits (:func:`~.voting.voice_credit_allocation`)
+    and paces them evenly over the period (it cares equally about every proposal it opposes), so it
+    casts ``sqrt(credits / credit_period)`` votes.
+    """
+    rule = params["rule"]
+    if rule == "quadratic":
+        mean_balance = state["balances"][:, : state["delegate_of"].shape[1]].mean(axis=1)
+
+        def power_of(tokens):
+            credits = voice_credit_allocation(tokens, params["credit_basis"], _like(params["voice_credits"], tokens),
+                                              _like(mean_balance, tokens))
+            return qv_votes(np.where(tokens > 0, credits, 0.0) / params["credit_period"])
+        return power_of
+    multiplier = stake_age_multiplier(age, params["stake_age_alpha"]) if rule == "stake_age" else 1.0
+    return lambda tokens: identity_power(tokens, rule, _like(multiplier, tokens))
+
+
 def holder_votes(state, params, prefs, turnout_draw, whales_yes) -> dict[str, np.ndarray]:
-    """Stake voted, power, who casts and which way, for community wallets then whales."""
+    """Stake voted, power, who casts and which way, for community wallets then whales.
+
+    Under ``quadratic`` a casting member spends credits by :func:`~.voting.qv_spend` on its
+    intensity; whales pace theirs evenly over the period (``spent`` is returned for the update).
+    """
     balances, delegate_of = state["balances"], state["delegate_of"]
     n_community = delegate_of.shape[1]
     own = balances[:, :n_community]
@@ -82,17 +128,43 @@ def holder_votes(state, params, prefs, turnout_draw, whales_yes) -> dict[str, np
         voted, cast, represented = own, direct, direct
     stake = np.concatenate([voted, balances[:, n_community:]], axis=1)
     n_whales = balances.shape[1] - n_community
-    multiplier = 1.0
-    if params["rule"] == "conviction":
+    cast_all = np.concatenate([cast, np.ones((len(balances), n_whales), dtype=bool)], axis=1)
+    spent = np.zeros_like(stake)
+    if params["rule"] == "quadratic":
+        remaining = proposals_left_in_period(state, params)[:, None]
+        credits = state["voice_credits"]
+        community = qv_spend(credits[:, :n_community], prefs["intensity"], remaining,
+                             mean_square_intensity(params)[:, None])
+        spent = np.where(cast_all, np.concatenate([community, credits[:, n_community:] / remaining], axis=1), 0.0)
+        power = qv_votes(spent)
+    elif params["rule"] == "stake_age":
         age = state["first_stake_age"] + state["proposals"][:, None]
-        multiplier = conviction_multiplier(age, params["conviction_alpha"][:, None])
+        power = identity_power(stake, "stake_age", stake_age_multiplier(age, params["stake_age_alpha"][:, None]))
+    else:
+        power = identity_power(stake, params["rule"])
     return {
         "stake": stake,
-        "power": identity_power(stake, params["rule"], multiplier),
-        "cast": np.concatenate([cast, np.ones((len(balances), n_whales), dtype=bool)], axis=1),
+        "power": power,
+        "cast": cast_all,
         "yes": np.concatenate([prefs["yes"], np.repeat(whales_yes[:, None], n_whales, axis=1)], axis=1),
         "represented": represented,
+        "spent": spent,
     }
+
+
+def decision_params(params) -> dict[str, Any]:
+    """The quorum, pass and veto thresholds the rule applies (``(B,)`` each).
+
+    Conviction voting has no quorum, no veto and no "no" vote that counts against a proposal other
+    than by raising the effective supply: it passes when the staked support exceeds
+    :func:`~.voting.conviction_pass_share` of the tokens staked.
+    """
+    if params["rule"] != "conviction":
+        return {k: params[k] for k in ("quorum", "pass_threshold", "veto_threshold")}
+    share = conviction_pass_share(params["conviction_alpha"], params["conviction_days"], params["conviction_beta"],
+                                  params["conviction_rho"], params["requested_share"])
+    size = np.shape(share)
+    return {"quorum": np.zeros(size), "pass_threshold": share, "veto_threshold": np.ones(size)}
 
 
 def side_totals(votes: Mapping[str, np.ndarray], columns: slice) -> dict[str, np.ndarray]:
@@ -109,28 +181,27 @@ def combine(*parts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {key: sum(part[key] for part in parts) for key in parts[0]}
 
 
-def attacker_vote(state, params, others, base_pass, prefs, supply, draw) -> dict[str, np.ndarray]:
-    """The attacker's best-response split, its realised vote against the community, and its outlay."""
+def attacker_vote(state, params, rule, others, base_pass, prefs, supply, draw) -> dict[str, np.ndarray]:
+    """The attacker's best-response split, its realised vote against the community, and its outlay.
+
+    ``rule`` holds the quorum, pass and veto thresholds in force (:func:`decision_params`).
+    """
     size = len(supply)
     tokens, grid, tail = state["attacker_tokens"], identity_grid(params["max_identities"]), state["pass_tail"]
     offsets = tail_offsets(grid)
-    multiplier = 1.0
-    if params["rule"] == "conviction":
-        age = params["whale_stake_age"] + state["proposals"]
-        multiplier = conviction_multiplier(age, params["conviction_alpha"])
-    power_each, tokens_each = attacker_power_each(tokens, grid, params["rule"], multiplier)
-    vetoed = others["against"] > params["veto_threshold"] * supply
-    mult = np.asarray(multiplier, dtype=float)
-    weights = partial(split_weights, tokens[:, None], grid[None, :], rule=params["rule"],
-                      multiplier=mult[:, None] if mult.ndim else mult)
+    power_of = power_function(state, params, params["whale_stake_age"] + state["proposals"])
+    power_each, tokens_each = attacker_power_each(tokens, grid, power_of)
+    vetoed = others["against"] > rule["veto_threshold"] * supply
+    weights = partial(split_weights, tokens[:, None], grid[None, :], rule=params["rule"], power_of=power_of)
     needed = identities_needed(base_pass, prefs["utility_pass"], vetoed, others["yes"], others["no"],
-                               others["cast"], others["against"], supply, params, power_each, tokens_each, weights)
+                               others["cast"], others["against"], supply, {**params, **rule}, power_each,
+                               tokens_each, weights)
     q = fake_pass_probability(params, size)
     choice = best_response(needed, grid, tail, offsets, q, tokens, params)
     passes = realised_passes(draw, choice["index"], grid, tail, offsets)
     identities_voting = 1.0 + passes
     k = choice["k"].astype(float)
-    power, tokens_voting = split_weights(tokens, k, identities_voting, params["rule"], multiplier)
+    power, tokens_voting = split_weights(tokens, k, identities_voting, params["rule"], power_of)
     slashed = float(params["slash_detected"]) * (tokens * ((k - identities_voting) / k))
     votes_yes = ~prefs["utility_pass"]
     return {
@@ -149,7 +220,13 @@ def attacker_vote(state, params, others, base_pass, prefs, supply, draw) -> dict
 
 
 def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
-    """Draw one proposal, let everyone vote, and report the counters' increments (see module docs)."""
+    """Draw one proposal, let everyone vote, and report the counters' increments (see module docs).
+
+    Besides the outcome, two counterfactuals on the same draws and the same state: the whales as
+    drawn but no attacker (``base``), and the baseline with no adversary at all (whales voting with
+    the community, no attacker; ``clean``). Their differences attribute capture to the whale and
+    the Sybil channel exactly (common random numbers within the run).
+    """
     rng = params["rng"]
     n_community = state["delegate_of"].shape[1]
     draws = draw_proposal(rng, n_community)
@@ -158,15 +235,19 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     votes = holder_votes(state, params, prefs, draws["turnout"], prefs["utility_pass"] != whales_oppose)
     community = side_totals(votes, slice(0, n_community))
     whales = side_totals(votes, slice(n_community, None))
+    friendly = side_totals({**votes, "yes": np.repeat(prefs["utility_pass"][:, None], votes["yes"].shape[1], axis=1)},
+                           slice(n_community, None))
     supply = state["balances"].sum(axis=1) + state["attacker_tokens"]
-    rule = (supply, params["quorum"], params["pass_threshold"], params["veto_threshold"])
+    rule = decision_params(params)
+    thresholds = (supply, rule["quorum"], rule["pass_threshold"], rule["veto_threshold"])
 
     def outcome(t):
-        return decide(t["yes"], t["no"], t["cast"], t["against"], *rule)
+        return decide(t["yes"], t["no"], t["cast"], t["against"], *thresholds)
 
     others = combine(community, whales)
     base_pass = outcome(others)
-    attacker = attacker_vote(state, params, others, base_pass, prefs, supply, draws["sybil"])
+    clean_pass = outcome(combine(community, friendly))
+    attacker = attacker_vote(state, params, rule, others, base_pass, prefs, supply, draws["sybil"])
     final = outcome(combine(others, attacker["tally"]))
     without_whales = outcome(combine(community, attacker["tally"]))
     n_whales = votes["stake"].shape[1] - n_community
@@ -178,6 +259,8 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     return {
         "proposals": np.ones(len(final)),
         "captured": captured.astype(float),
+        "captured_clean": (clean_pass != prefs["utility_pass"]).astype(float),
+        "captured_whales": (base_pass != prefs["utility_pass"]).astype(float),
         "captured_headcount": (final != prefs["headcount_pass"]).astype(float),
         "whale_contested": whale_contested.astype(float),
         "whale_vetoed": (whale_contested & captured).astype(float),
@@ -191,4 +274,5 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
         "identities_sum": attacker["k"],
         "sybil_gain_sum": attacker["sybil_gain"],
         "slashed": attacker["slashed"],
+        "credits_spent": votes["spent"],
     }

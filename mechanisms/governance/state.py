@@ -19,7 +19,7 @@ from mechanisms.core.seeding import BatchRNG
 from .holders import community_balances, load_balances
 from .metrics import COUNTERS, rates
 from .sybil import identity_grid, pass_tail_table
-from .voting import PERSONHOOD_RULES
+from .voting import PERSONHOOD_RULES, voice_credit_allocation
 
 
 def holder_balances(params: Mapping[str, Any], rng: BatchRNG) -> tuple[np.ndarray, np.ndarray, int]:
@@ -87,6 +87,8 @@ def initial_state(params: Mapping[str, Any], rng: BatchRNG) -> dict[str, np.ndar
     whale_age = np.repeat(params["whale_stake_age"][:, None], balances.shape[1] - n_community, axis=1)
     tail, _ = pass_tail_table(identity_grid(params["max_identities"]), fake_pass_probability(params, size))
     attacker = np.broadcast_to(np.asarray(attacker, dtype=float), (size,)).copy()
+    allocation = voice_credit_allocation(balances, params["credit_basis"], params["voice_credits"][:, None],
+                                         balances[:, :n_community].mean(axis=1)[:, None])
     state = {
         "balances": balances,
         "first_stake_age": np.concatenate([community_age, whale_age], axis=1).astype(float),
@@ -96,6 +98,8 @@ def initial_state(params: Mapping[str, Any], rng: BatchRNG) -> dict[str, np.ndar
         "attacker_tokens": attacker,
         "burned": np.zeros(size),
         "minted": balances.sum(axis=1) + attacker,
+        "credit_allocation": allocation,
+        "voice_credits": allocation.copy(),
     }
     state.update({name: np.zeros(size) for name in COUNTERS})
     state.update(rates(state))

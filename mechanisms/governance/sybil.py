@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .voting import decide, identity_power
+from .voting import PERSONHOOD_RULES, decide
 
 GRID_POINTS = 48
 
@@ -164,22 +164,23 @@ def realised_passes(u, index, grid, tail, offsets) -> np.ndarray:
     return (valid & (u[:, None] < np.take_along_axis(tail, cols, axis=1))).sum(axis=1)
 
 
-def split_weights(tokens, k, n, rule, multiplier) -> tuple[np.ndarray, np.ndarray]:
+def split_weights(tokens, k, n, rule, power_of) -> tuple[np.ndarray, np.ndarray]:
     """Power and tokens of ``n`` of ``k`` identities that split ``tokens`` evenly (broadcasting).
 
     Tokens are ``tokens * (n / k)``, so all ``k`` identities together hold exactly ``tokens``:
     ``n * (tokens / k)`` can round above the unsplit balance and let a split cross a veto or
-    quorum line that the whole balance does not. Under the linear rules power follows the
-    tokens; under ``quadratic`` and ``one_person`` each identity counts on its own.
+    quorum line that the whole balance does not. ``power_of(tokens)`` is the power of one
+    identity holding ``tokens`` (see :func:`mechanisms.governance.policies.power_function`).
+    Under the linear rules power follows the tokens; under the per-person rules
+    (``PERSONHOOD_RULES``) each identity counts on its own.
     """
     tokens_n = tokens * (n / k)
-    if rule in ("quadratic", "one_person"):
-        return n * identity_power(tokens / k, rule, multiplier), tokens_n
-    return identity_power(tokens_n, rule, multiplier), tokens_n
+    if rule in PERSONHOOD_RULES:
+        return n * power_of(tokens / k), tokens_n
+    return power_of(tokens_n), tokens_n
 
 
-def attacker_power_each(tokens, grid, rule, multiplier) -> tuple[np.ndarray, np.ndarray]:
+def attacker_power_each(tokens, grid, power_of) -> tuple[np.ndarray, np.ndarray]:
     """Power and tokens of each of the attacker's identities for every grid ``k``: ``(B, G)`` each."""
     tokens_each = np.asarray(tokens, dtype=float)[:, None] / grid[None, :]
-    mult = np.asarray(multiplier, dtype=float)
-    return identity_power(tokens_each, rule, mult[:, None] if mult.ndim else mult), tokens_each
+    return power_of(tokens_each), tokens_each

@@ -6,6 +6,8 @@ equal to the tokens that existed at the start (``minted``).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .metrics import COUNTERS, RATES
 
 
@@ -15,6 +17,15 @@ def s_attacker_tokens(params, substep, history, state, policy, *args):
 
 def s_burned(params, substep, history, state, policy, *args):
     return "burned", state["burned"] + policy["slashed"]
+
+
+def s_voice_credits(params, substep, history, state, policy, *args):
+    """Credits left after this proposal; at the end of a period each holder receives its allocation,
+    on top of what is left if ``credit_carry``, else in place of it (unspent credits expire)."""
+    left = state["voice_credits"] - policy["credits_spent"]
+    period_ends = (np.mod(state["proposals"] + 1, params["credit_period"]) == 0)[:, None]
+    refilled = np.where(params["credit_carry"], left, 0.0) + state["credit_allocation"]
+    return "voice_credits", np.where(period_ends, refilled, left)
 
 
 def _accumulate(name: str):
@@ -41,6 +52,7 @@ def _metric(name: str):
 VOTE_UPDATES = {
     "attacker_tokens": s_attacker_tokens,
     "burned": s_burned,
+    "voice_credits": s_voice_credits,
     **{name: _accumulate(name) for name in COUNTERS},
 }
 
