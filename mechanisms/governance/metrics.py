@@ -17,7 +17,7 @@ from mechanisms.core import Metric
 
 COUNTERS = (
     "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
-    "flip_outlay", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "welfare_loss_sum",
+    "outlay", "identity_spend", "fake_votes", "borrowed_sum", "capital_cost", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "welfare_loss_sum",
     "identities_sum", "sybil_gain_sum",
 )
 
@@ -38,9 +38,16 @@ METRICS = (
            "majority", "share", better="lower", bounds=(0.0, 1.0)),
     Metric("whale_veto_rate", "share of contested proposals (whales oppose the community, which would have got "
            "its preferred outcome without the whales' votes) in which the whales overturned it", "share", better="lower", bounds=(0.0, 1.0)),
-    Metric("attacker_cost_to_flip", "attacker's mean outlay (identity purchases + slashed tokens) per outcome it "
-           "flipped; NaN until its first flip", "tokens", better="higher"),
-    Metric("attacker_flip_rate", "share of proposals whose outcome the attacker's votes flipped", "share",
+    Metric("attacker_cost_to_flip", "attacker's total outlay so far (identity purchases, slashed tokens, loan "
+           "fees, capital cost) per outcome it flipped; NaN until its first flip", "tokens", better="higher"),
+    Metric("attacker_outlay", "attacker's total outlay so far: identity purchases (each once), slashed tokens, "
+           "loan fees, and its capital's opportunity cost and price impact", "tokens", better="higher"),
+    Metric("cost_per_fake_vote", "identity purchases per vote cast by a fake identity (the per-effective-voter "
+           "cost of a persistent identity); NaN until a fake has voted", "tokens", better="higher"),
+    Metric("identity_stock", "verified fake identities the attacker holds after this proposal", "identities"),
+    Metric("borrowed", "mean tokens borrowed per proposal for the vote (flash loans, token rules)", "tokens"),
+    Metric("loan_fees", "tokens paid to lenders in loan fees so far", "tokens"),
+    Metric("attacker_flip_rate", "share of proposals whose outcome the attacker's votes (identities and borrowed tokens) flipped", "share",
            better="lower", bounds=(0.0, 1.0)),
     Metric("turnout", "mean share of community wallets whose tokens were voted (directly or by a delegate)",
            "share", better="higher", bounds=(0.0, 1.0)),
@@ -51,7 +58,7 @@ METRICS = (
     Metric("welfare_loss", "mean community utility lost per proposal per community member, against the "
            "utility-weighted optimum", "utility/person", better="lower"),
     Metric("pass_rate", "share of proposals that passed", "share", bounds=(0.0, 1.0)),
-    Metric("sybil_identities", "mean number of identities the attacker split over", "identities"),
+    Metric("sybil_identities", "mean number of identities the attacker split its tokens over (its own, the stock held and new ones)", "identities"),
     Metric("sybil_gain", "mean expected gain of the attacker's best split over not splitting, per proposal",
            "tokens"),
     Metric("supply", "tokens held by holders and the attacker (not burned)", "tokens"),
@@ -72,7 +79,12 @@ RATES = {
     "baseline_capture_rate": lambda s: _per(s["captured_clean"], s["proposals"]),
     "capture_rate_headcount": lambda s: _per(s["captured_headcount"], s["proposals"]),
     "whale_veto_rate": lambda s: _per(s["whale_vetoed"], s["whale_contested"]),
-    "attacker_cost_to_flip": lambda s: _per(s["flip_outlay"], s["attacker_flips"], np.nan),
+    "attacker_cost_to_flip": lambda s: _per(s["outlay"], s["attacker_flips"], np.nan),
+    "attacker_outlay": lambda s: s["outlay"],
+    "cost_per_fake_vote": lambda s: _per(s["identity_spend"], s["fake_votes"], np.nan),
+    "identity_stock": lambda s: s["identity_stock"],
+    "borrowed": lambda s: _per(s["borrowed_sum"], s["proposals"]),
+    "loan_fees": lambda s: s["loan_fees"],
     "attacker_flip_rate": lambda s: _per(s["attacker_flips"], s["proposals"]),
     "turnout": lambda s: _per(s["turnout_sum"], s["proposals"]),
     "gini_voting_power": lambda s: _per(s["gini_sum"], s["proposals"]),

@@ -56,7 +56,7 @@ MODEL = register(
             {"policies": {}, "variables": METRIC_UPDATES},
         ],
         metrics=METRICS,
-        agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "pass_tail", "credit_allocation",
+        agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "credit_allocation",
                      "voice_credits"),
         cost=cost,
     )

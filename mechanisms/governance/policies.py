@@ -31,8 +31,9 @@ import numpy as np
 from mechanisms.core.stats import gini, nakamoto
 
 from .state import fake_pass_probability
+from .borrowing import BORROW_RULES, tokens_to_borrow
 from .sybil import (
-    attacker_power_each, best_response, identities_needed, identity_grid, realised_passes, tail_offsets, split_weights,
+    attacker_power_each, best_purchase, expected_uses, identities_needed, purchase_grid, realised_passes, split_weights,
 )
 from .voting import (
     conviction_pass_share, decide, delegate_stake, identity_power, qv_spend, qv_votes, stake_age_multiplier, tally,
@@ -47,6 +48,7 @@ def draw_proposal(rng, n_community: int) -> dict[str, np.ndarray]:
         "skew": rng.normal(),
         "whale": rng.random(),
         "sybil": rng.random(),
+        "decay": rng.random(),
         "favour": rng.random(size=n_community),
         "intensity": rng.normal(size=n_community),
         "turnout": rng.random(size=n_community),
@@ -181,41 +183,90 @@ def combine(*parts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {key: sum(part[key] for part in parts) for key in parts[0]}
 
 
-def attacker_vote(state, params, rule, others, base_pass, prefs, supply, draw) -> dict[str, np.ndarray]:
-    """The attacker's best-response split, its realised vote against the community, and its outlay.
-
-    ``rule`` holds the quorum, pass and veto thresholds in force (:func:`decision_params`).
-    """
-    size = len(supply)
-    tokens, grid, tail = state["attacker_tokens"], identity_grid(params["max_identities"]), state["pass_tail"]
-    offsets = tail_offsets(grid)
-    power_of = power_function(state, params, params["whale_stake_age"] + state["proposals"])
-    power_each, tokens_each = attacker_power_each(tokens, grid, power_of)
+def _buy(state, params, rule, others, base_pass, prefs, supply, draws, power_of, stock):
+    """The attacker's identity purchase: best source and count, realised passes, the split's vote."""
+    tokens = state["attacker_tokens"]
+    grid = purchase_grid(params["max_identities"])
+    k = 1.0 + stock[:, None] + grid[None, :]
+    power_each, tokens_each = attacker_power_each(tokens, k, power_of)
     vetoed = others["against"] > rule["veto_threshold"] * supply
-    weights = partial(split_weights, tokens[:, None], grid[None, :], rule=params["rule"], power_of=power_of)
+    weights = partial(split_weights, tokens[:, None], k, rule=params["rule"], power_of=power_of)
     needed = identities_needed(base_pass, prefs["utility_pass"], vetoed, others["yes"], others["no"],
                                others["cast"], others["against"], supply, {**params, **rule}, power_each,
                                tokens_each, weights)
-    q = fake_pass_probability(params, size)
-    choice = best_response(needed, grid, tail, offsets, q, tokens, params)
-    passes = realised_passes(draw, choice["index"], grid, tail, offsets)
-    identities_voting = 1.0 + passes
-    k = choice["k"].astype(float)
-    power, tokens_voting = split_weights(tokens, k, identities_voting, params["rule"], power_of)
-    slashed = float(params["slash_detected"]) * (tokens * ((k - identities_voting) / k))
-    votes_yes = ~prefs["utility_pass"]
+    uses = expected_uses(params["identity_detection"], params["attack_horizon"] - state["proposals"])
+    q_fake, q_market = fake_pass_probability(params, len(tokens))
+    fake = best_purchase(needed, stock, grid, q_fake, params["identity_cost"], uses, tokens, params)
+    market = best_purchase(needed, stock, grid, q_market, params["market_identity_cost"], uses, tokens, params)
+    use_market = market["net_gain"] > fake["net_gain"]
+    bought = np.where(use_market, market["bought"], fake["bought"])
+    q = np.where(use_market, q_market, q_fake)
+    passes = realised_passes(draws["sybil"], bought, q)
+    k_real, voting = 1.0 + stock + bought, 1.0 + stock + passes
+    power, tokens_voting = split_weights(tokens, k_real, voting, params["rule"], power_of)
     return {
-        "tally": {
-            "yes": np.where(votes_yes, power, 0.0),
-            "no": np.where(votes_yes, 0.0, power),
-            "cast": tokens_voting,
-            "against": np.where(votes_yes, 0.0, tokens_voting),
-        },
-        "power": power,
-        "k": k,
-        "sybil_gain": choice["sybil_gain"],
-        "slashed": slashed,
-        "outlay": (choice["k"] - 1) * params["identity_cost"] + slashed,
+        "power": power, "tokens": tokens_voting, "k": k_real, "stock": stock + passes, "fake_votes": voting - 1.0,
+        "spend": bought * np.where(use_market, params["market_identity_cost"], params["identity_cost"]),
+        "slashed": float(params["slash_detected"]) * tokens * ((bought - passes) / k_real),
+        "gain": np.where(use_market, market["gain"], fake["gain"]),
+    }
+
+
+def _side(power, tokens, votes_yes) -> dict[str, np.ndarray]:
+    """A tally of ``power``/``tokens`` cast yes where ``votes_yes``, else no."""
+    return {"yes": np.where(votes_yes, power, 0.0), "no": np.where(votes_yes, 0.0, power), "cast": tokens,
+            "against": np.where(votes_yes, 0.0, tokens)}
+
+
+def attacker_vote(state, params, rule, others, base_pass, prefs, supply, draws) -> dict[str, np.ndarray]:
+    """The attacker's vote against the community: identities (:mod:`.sybil`), then a loan (:mod:`.borrowing`).
+
+    ``rule`` holds the quorum, pass and veto thresholds in force (:func:`decision_params`). Its
+    outlay counts identity purchases (once, when bought), slashed tokens, loan fees and the cost of
+    its capital: the opportunity cost ``capital_rate`` per proposal on the tokens it holds, and,
+    at the first proposal, the price impact of having bought them (a linear impact of
+    ``price_impact`` per share of supply bought, so the premium is ``price_impact * T**2 / (2 S)``).
+    """
+    tokens = state["attacker_tokens"]
+    present = tokens > 0
+    detection = params["identity_detection"]
+    detected = realised_passes(draws["decay"], state["identity_stock"], detection)
+    stock = state["identity_stock"] - detected
+    power_of = power_function(state, params, params["whale_stake_age"] + state["proposals"])
+    bought = _buy(state, params, rule, others, base_pass, prefs, supply, draws, power_of, stock)
+    votes_yes = ~prefs["utility_pass"]
+    own = _side(bought["power"], bought["tokens"], votes_yes)
+    with_own = combine(others, own)
+    borrowed = np.zeros(len(tokens))
+    if params["rule"] in BORROW_RULES:
+        passes_with_own = decide(with_own["yes"], with_own["no"], with_own["cast"], with_own["against"], supply,
+                                 rule["quorum"], rule["pass_threshold"], rule["veto_threshold"])
+        per_token = stake_age_multiplier(0.0, params["stake_age_alpha"]) if params["rule"] == "stake_age" else np.ones(len(tokens))
+        vetoed = others["against"] > rule["veto_threshold"] * supply
+        need = tokens_to_borrow(passes_with_own, prefs["utility_pass"], vetoed, with_own, supply, {**params, **rule},
+                                per_token)
+        fee = params["borrow_fee"] * np.where(np.isfinite(need), need, 0.0)
+        ok = present & np.isfinite(need) & (need <= params["borrow_limit"] * supply) & (fee < params["attack_value"]) \
+            & (fee <= tokens - bought["slashed"])
+        borrowed = np.where(ok, need, 0.0)
+        own = _side(bought["power"] + borrowed * per_token, bought["tokens"] + borrowed, votes_yes)
+    fee = params["borrow_fee"] * borrowed
+    first = state["proposals"] == 0
+    capital = np.where(present, params["capital_rate"] * tokens
+                       + np.where(first, params["price_impact"] * np.square(tokens) / (2.0 * supply), 0.0), 0.0)
+    return {
+        "tally": own,
+        "power": own["yes"] + own["no"],
+        "k": bought["k"],
+        "stock": bought["stock"],
+        "fake_votes": bought["fake_votes"],
+        "sybil_gain": bought["gain"],
+        "slashed": bought["slashed"],
+        "borrowed": borrowed,
+        "fee": fee,
+        "identity_spend": bought["spend"],
+        "capital": capital,
+        "outlay": bought["spend"] + bought["slashed"] + fee + capital,
     }
 
 
@@ -247,7 +298,7 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     others = combine(community, whales)
     base_pass = outcome(others)
     clean_pass = outcome(combine(community, friendly))
-    attacker = attacker_vote(state, params, rule, others, base_pass, prefs, supply, draws["sybil"])
+    attacker = attacker_vote(state, params, rule, others, base_pass, prefs, supply, draws)
     final = outcome(combine(others, attacker["tally"]))
     without_whales = outcome(combine(community, attacker["tally"]))
     n_whales = votes["stake"].shape[1] - n_community
@@ -265,7 +316,11 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
         "whale_contested": whale_contested.astype(float),
         "whale_vetoed": (whale_contested & captured).astype(float),
         "attacker_flips": flipped.astype(float),
-        "flip_outlay": np.where(flipped, attacker["outlay"], 0.0),
+        "outlay": attacker["outlay"],
+        "identity_spend": attacker["identity_spend"],
+        "fake_votes": attacker["fake_votes"],
+        "borrowed_sum": attacker["borrowed"],
+        "capital_cost": attacker["capital"],
         "passed": final.astype(float),
         "turnout_sum": votes["represented"].mean(axis=1),
         "gini_sum": gini(cast_power),
@@ -274,5 +329,7 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
         "identities_sum": attacker["k"],
         "sybil_gain_sum": attacker["sybil_gain"],
         "slashed": attacker["slashed"],
+        "fee": attacker["fee"],
+        "identity_stock": attacker["stock"],
         "credits_spent": votes["spent"],
     }

@@ -1,8 +1,7 @@
 """Initial state of the governance model: holders, stake ages, delegation, the attacker's tables.
 
 Holder arrays are ``(B, n_community + n_whales)``: community wallets first, then whales. The
-attacker is kept apart (its balance is ``(B,)``) because its identities are chosen anew for every
-proposal. Stake ages are stored as of the first proposal; everyone keeps their stake, so the age at
+attacker is kept apart (its balance and its stock of verified fake identities are ``(B,)``). Stake ages are stored as of the first proposal; everyone keeps their stake, so the age at
 a later proposal is that plus the number of proposals so far (the attacker's starts at
 ``whale_stake_age``). Draw order is fixed and does not depend on the voting rule, so
 parameter points that differ only in the rule see the same holders under common random numbers.
@@ -18,7 +17,6 @@ from mechanisms.core.seeding import BatchRNG
 
 from .holders import community_balances, load_balances
 from .metrics import COUNTERS, rates
-from .sybil import identity_grid, pass_tail_table
 from .voting import PERSONHOOD_RULES, voice_credit_allocation
 
 
@@ -72,11 +70,15 @@ def turnout_probability(stake: np.ndarray, params: Mapping[str, Any]) -> np.ndar
     return params["base_turnout"][:, None] * share
 
 
-def fake_pass_probability(params: Mapping[str, Any], size: int) -> np.ndarray:
-    """Per-sample probability that a fake identity passes: 1 under rules that check no identity."""
+def fake_pass_probability(params: Mapping[str, Any], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample pass probabilities of a fabricated and of a bought real-person identity.
+
+    Under the per-person rules these are ``personhood_pass`` and ``market_pass``; rules that check
+    no identity let every identity through (1).
+    """
     if params["rule"] in PERSONHOOD_RULES:
-        return np.asarray(params["personhood_pass"], dtype=float)
-    return np.ones(size)
+        return (np.asarray(params["personhood_pass"], dtype=float), np.asarray(params["market_pass"], dtype=float))
+    return np.ones(size), np.ones(size)
 
 
 def initial_state(params: Mapping[str, Any], rng: BatchRNG) -> dict[str, np.ndarray]:
@@ -85,7 +87,6 @@ def initial_state(params: Mapping[str, Any], rng: BatchRNG) -> dict[str, np.ndar
     balances, attacker, n_community = holder_balances(params, rng)
     community_age = rng.integers(size=n_community, low=0, high=2 * params["community_stake_age"] + 1)
     whale_age = np.repeat(params["whale_stake_age"][:, None], balances.shape[1] - n_community, axis=1)
-    tail, _ = pass_tail_table(identity_grid(params["max_identities"]), fake_pass_probability(params, size))
     attacker = np.broadcast_to(np.asarray(attacker, dtype=float), (size,)).copy()
     allocation = voice_credit_allocation(balances, params["credit_basis"], params["voice_credits"][:, None],
                                          balances[:, :n_community].mean(axis=1)[:, None])
@@ -94,9 +95,10 @@ def initial_state(params: Mapping[str, Any], rng: BatchRNG) -> dict[str, np.ndar
         "first_stake_age": np.concatenate([community_age, whale_age], axis=1).astype(float),
         "turnout_probability": turnout_probability(balances[:, :n_community], params),
         "delegate_of": delegation(balances[:, :n_community], params, rng),
-        "pass_tail": tail,
         "attacker_tokens": attacker,
         "burned": np.zeros(size),
+        "loan_fees": np.zeros(size),
+        "identity_stock": np.zeros(size),
         "minted": balances.sum(axis=1) + attacker,
         "credit_allocation": allocation,
         "voice_credits": allocation.copy(),

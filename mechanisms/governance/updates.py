@@ -1,18 +1,25 @@
 """State updates of the governance model; all pure (they return new arrays).
 
-Voting moves no tokens: holder balances never change. The only token flow is slashing, which
-moves tokens from the attacker's balance to ``burned``, so ``balances + attacker + burned`` stays
-equal to the tokens that existed at the start (``minted``).
+Voting moves no tokens: holder balances never change. Two token flows leave the attacker's
+balance: slashing (to ``burned``) and loan fees (to the lenders, ``loan_fees``; borrowed principal
+is returned within the vote), so ``balances + attacker + burned + loan_fees`` stays equal to the
+tokens that existed at the start (``minted``).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from mechanisms.core.updates import take
+
 from .metrics import COUNTERS, RATES
 
 
 def s_attacker_tokens(params, substep, history, state, policy, *args):
-    return "attacker_tokens", state["attacker_tokens"] - policy["slashed"]
+    return "attacker_tokens", state["attacker_tokens"] - policy["slashed"] - policy["fee"]
+
+
+def s_loan_fees(params, substep, history, state, policy, *args):
+    return "loan_fees", state["loan_fees"] + policy["fee"]
 
 
 def s_burned(params, substep, history, state, policy, *args):
@@ -53,6 +60,8 @@ VOTE_UPDATES = {
     "attacker_tokens": s_attacker_tokens,
     "burned": s_burned,
     "voice_credits": s_voice_credits,
+    "loan_fees": s_loan_fees,
+    "identity_stock": take("identity_stock"),
     **{name: _accumulate(name) for name in COUNTERS},
 }
 
