@@ -123,11 +123,11 @@ def test_conviction_rule_cannot_be_vetoed_by_no_votes():
     with 40% of supply against a community favouring everything: proposals still pass (their support is well
     above the trigger's share), while under token voting a 60% whale fails them all."""
     frame = last(run({"rule": "conviction", "n_whales": 1, "whale_share": 0.4, "whale_opposition": 1.0,
-                      "support_mean": 0.9, "support_spread": 0.0, "attacker_share": 0.0, "base_turnout": 0.5,
+                      "support_mean": 0.99, "support_spread": 0.0, "attacker_share": 0.0, "base_turnout": 0.5, "top1_share": 0.02,
                       "participation_cost": 0.0}, timesteps=6))
     assert (frame["pass_rate"] == 1.0).all() and (frame["whale_veto_rate"] == 0.0).all()
     frame = last(run({"rule": "token", "n_whales": 1, "whale_share": 0.6, "whale_opposition": 1.0,
-                      "support_mean": 0.9, "support_spread": 0.0, "attacker_share": 0.0, "base_turnout": 0.5,
+                      "support_mean": 0.99, "support_spread": 0.0, "attacker_share": 0.0, "base_turnout": 0.5, "top1_share": 0.02,
                       "participation_cost": 0.0}, timesteps=6))
     assert (frame["pass_rate"] == 0.0).all()
 

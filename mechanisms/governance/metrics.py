@@ -14,10 +14,11 @@ from typing import Mapping
 import numpy as np
 
 from mechanisms.core import Metric
+from mechanisms.core.stats import gini, nakamoto
 
 COUNTERS = (
     "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
-    "outlay", "identity_spend", "fake_votes", "borrowed_sum", "capital_cost", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "welfare_loss_sum",
+    "outlay", "identity_spend", "fake_votes", "borrowed_sum", "capital_cost", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "top10_sum", "tokens_cast_sum", "welfare_loss_sum",
     "identities_sum", "sybil_gain_sum",
 )
 
@@ -55,6 +56,10 @@ METRICS = (
            "attacker's identities are one entity)", "", better="lower", bounds=(0.0, 1.0)),
     Metric("nakamoto_coefficient", "mean smallest number of entities casting over half of the voting power",
            "entities", better="higher"),
+    Metric("top10_share_cast", "mean share of the voting power cast that the 10 largest casting entities cast "
+           "(compare Messias et al. 2023: 57.86% Compound, 44.72% Uniswap)", "share", bounds=(0.0, 1.0)),
+    Metric("tokens_cast_share", "mean share of the token supply voted per proposal (including borrowed tokens; "
+           "compare Falk et al. 2024: about 5%)", "share of supply"),
     Metric("welfare_loss", "mean community utility lost per proposal per community member, against the "
            "utility-weighted optimum", "utility/person", better="lower"),
     Metric("pass_rate", "share of proposals that passed", "share", bounds=(0.0, 1.0)),
@@ -89,6 +94,8 @@ RATES = {
     "turnout": lambda s: _per(s["turnout_sum"], s["proposals"]),
     "gini_voting_power": lambda s: _per(s["gini_sum"], s["proposals"]),
     "nakamoto_coefficient": lambda s: _per(s["nakamoto_sum"], s["proposals"]),
+    "top10_share_cast": lambda s: _per(s["top10_sum"], s["proposals"]),
+    "tokens_cast_share": lambda s: _per(s["tokens_cast_sum"], s["proposals"]),
     "welfare_loss": lambda s: _per(s["welfare_loss_sum"], s["proposals"]),
     "pass_rate": lambda s: _per(s["passed"], s["proposals"]),
     "sybil_identities": lambda s: _per(s["identities_sum"], s["proposals"]),
@@ -97,6 +104,18 @@ RATES = {
     "burned": lambda s: s["burned"],
 }
 """How each metric follows from the counters and balances of a state (see the module docstring)."""
+
+
+def cast_power_counters(cast_power: np.ndarray) -> dict[str, np.ndarray]:
+    """One proposal's concentration of the power cast per entity (``(B, entities)``, abstainers 0):
+    Gini, Nakamoto coefficient and the top-10 entities' share, to add to the counters."""
+    top = -np.sort(-cast_power, axis=1)[:, :10].sum(axis=1)
+    total = cast_power.sum(axis=1)
+    return {
+        "gini_sum": gini(cast_power),
+        "nakamoto_sum": nakamoto(cast_power).astype(float),
+        "top10_sum": np.where(total > 0, top / np.where(total > 0, total, 1.0), 0.0),
+    }
 
 
 def rates(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -97,8 +97,11 @@ SCHEMA = Schema(
               high=1.0, unit="probability"),
         Param("base_turnout", 0.5, "turnout of a holder whose stake dwarfs the participation cost", low=0.0,
               high=1.0, unit="probability"),
-        Param("participation_cost", 10.0, "cost of voting; turnout = base_turnout * stake / (stake + cost)",
-              low=0.0, high=1e12, unit="tokens"),
+        Param("participation_cost", 10.0, "cost of casting a vote in currency (gas, attention); turnout = "
+              "base_turnout * v / (v + cost) for a wallet's stake value v", low=0.0, high=1e12, unit="currency"),
+        Param("mean_wallet_value", 1000.0, "currency value of the mean community wallet; sets the token price, so "
+              "turnout does not depend on the token unit or the community size", low=1e-6, high=1e12,
+              unit="currency", log_scale=True),
         # Sybil attacker
         Param("attacker_share", 0.05, "share of the supply held by the Sybil attacker (0 = no attacker)",
               low=0.0, high=0.95, unit="share of supply"),

@@ -10,8 +10,8 @@ Per proposal, per sample:
    preference is the strict majority (ties keep the status quo, a fail).
 2. Whales vote as one bloc against the community's utility-weighted preference with probability
    ``whale_opposition``, otherwise with it, and always turn out (an organised fund).
-3. Turnout: a community wallet votes with probability ``base_turnout * s / (s + participation_cost)``
-   for stake ``s``. Under the ``delegated`` rule delegators' tokens are voted by their delegate,
+3. Turnout: a community wallet votes with probability ``base_turnout * v / (v + participation_cost)``
+   for the currency value ``v`` of its stake (see :func:`.state.turnout_probability`). Under the ``delegated`` rule delegators' tokens are voted by their delegate,
    and a delegate holding delegated tokens always votes.
 4. The attacker sees everyone else's tally, picks its number of identities by best response
    (:mod:`mechanisms.governance.sybil`) and votes against the community.
@@ -28,8 +28,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mechanisms.core.stats import gini, nakamoto
-
+from .metrics import cast_power_counters
 from .state import fake_pass_probability
 from .borrowing import BORROW_RULES, tokens_to_borrow
 from .sybil import (
@@ -299,7 +298,8 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     base_pass = outcome(others)
     clean_pass = outcome(combine(community, friendly))
     attacker = attacker_vote(state, params, rule, others, base_pass, prefs, supply, draws)
-    final = outcome(combine(others, attacker["tally"]))
+    final_tally = combine(others, attacker["tally"])
+    final = outcome(final_tally)
     without_whales = outcome(combine(community, attacker["tally"]))
     n_whales = votes["stake"].shape[1] - n_community
     # a contest: the whales oppose a proposal the community would have decided its way without them
@@ -323,8 +323,8 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
         "capital_cost": attacker["capital"],
         "passed": final.astype(float),
         "turnout_sum": votes["represented"].mean(axis=1),
-        "gini_sum": gini(cast_power),
-        "nakamoto_sum": nakamoto(cast_power).astype(float),
+        **cast_power_counters(cast_power),
+        "tokens_cast_sum": final_tally["cast"] / supply,
         "welfare_loss_sum": np.where(captured, np.abs(prefs["utility_total"]), 0.0) / n_community,
         "identities_sum": attacker["k"],
         "sybil_gain_sum": attacker["sybil_gain"],

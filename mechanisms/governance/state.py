@@ -60,13 +60,18 @@ def delegation(community: np.ndarray, params: Mapping[str, Any], rng: BatchRNG) 
 
 
 def turnout_probability(stake: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
-    """``base_turnout * s / (s + participation_cost)`` per wallet; a wallet with no stake does not vote.
+    """``base_turnout * v / (v + participation_cost)`` per wallet for its stake value ``v``.
 
+    ``v = stake * price`` with the token price set so the mean community wallet is worth
+    ``mean_wallet_value``; both are in currency, so turnout is the same whatever the token unit
+    (``total_supply``) or the number of wallets sharing it. A wallet with no stake does not vote.
     Balances only change by slashing the attacker, so this is computed once per run.
     """
+    mean_stake = stake.mean(axis=1, keepdims=True)
+    value = stake * params["mean_wallet_value"][:, None] / np.where(mean_stake > 0, mean_stake, 1.0)
     cost = params["participation_cost"][:, None]
-    denominator = stake + cost
-    share = np.where(denominator > 0, stake / np.where(denominator > 0, denominator, 1.0), 0.0)
+    denominator = value + cost
+    share = np.where(denominator > 0, value / np.where(denominator > 0, denominator, 1.0), 0.0)
     return params["base_turnout"][:, None] * share
 
 
