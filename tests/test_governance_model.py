@@ -289,3 +289,15 @@ def test_splitting_cannot_cross_the_veto_line_by_rounding():
                  "veto_threshold": 0.25, "identity_cost": 0.0, "personhood_pass": 0.0, "slash_detected": True,
                  "participation_cost": 1.5, "n_delegates": 5, "max_identities": 128}, samples=2, timesteps=4, seed=1)
     assert (frame[frame.timestep > 0]["sybil_identities"] == 1).all()
+
+
+def test_declared_state_is_exactly_the_state_produced_and_every_parameter_has_a_basis():
+    produced = set(states(timesteps=1)[1])
+    assert {v.name for v in MODEL.state} == produced
+    assert set(MODEL.metric_names) <= produced
+    for param in MODEL.schema:
+        assert param.basis in ("calibrated", "assumed", "setting"), param.name
+        if param.basis == "assumed":
+            assert param.plausible is not None, param.name
+        if param.basis == "calibrated":
+            assert param.source, param.name

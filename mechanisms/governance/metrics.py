@@ -87,9 +87,7 @@ RATES = {
     "attacker_cost_to_flip": lambda s: _per(s["outlay"], s["attacker_flips"], np.nan),
     "attacker_outlay": lambda s: s["outlay"],
     "cost_per_fake_vote": lambda s: _per(s["identity_spend"], s["fake_votes"], np.nan),
-    "identity_stock": lambda s: s["identity_stock"],
     "borrowed": lambda s: _per(s["borrowed_sum"], s["proposals"]),
-    "loan_fees": lambda s: s["loan_fees"],
     "attacker_flip_rate": lambda s: _per(s["attacker_flips"], s["proposals"]),
     "turnout": lambda s: _per(s["turnout_sum"], s["proposals"]),
     "gini_voting_power": lambda s: _per(s["gini_sum"], s["proposals"]),
@@ -101,7 +99,6 @@ RATES = {
     "sybil_identities": lambda s: _per(s["identities_sum"], s["proposals"]),
     "sybil_gain": lambda s: _per(s["sybil_gain_sum"], s["proposals"]),
     "supply": lambda s: s["balances"].sum(axis=1) + s["attacker_tokens"],
-    "burned": lambda s: s["burned"],
 }
 """How each metric follows from the counters and balances of a state (see the module docstring)."""
 

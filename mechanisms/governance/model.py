@@ -24,7 +24,7 @@ from .holders import load_balances
 from .metrics import METRICS
 from .params import SCHEMA
 from .policies import p_vote
-from .state import initial_state
+from .state import STATE, initial_state
 from .updates import METRIC_UPDATES, VOTE_UPDATES
 
 
@@ -59,5 +59,6 @@ MODEL = register(
         agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "credit_allocation",
                      "voice_credits"),
         cost=cost,
+        state=STATE,
     )
 )

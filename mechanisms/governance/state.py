@@ -12,11 +12,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mechanisms.core import DataFileError
+from mechanisms.core import DataFileError, StateVar
 from mechanisms.core.seeding import BatchRNG
 
 from .holders import community_balances, load_balances
-from .metrics import COUNTERS, rates
+from .metrics import COUNTERS, METRICS, rates
 from .voting import PERSONHOOD_RULES, voice_credit_allocation
 
 
@@ -111,3 +111,49 @@ def initial_state(params: Mapping[str, Any], rng: BatchRNG) -> dict[str, np.ndar
     state.update({name: np.zeros(size) for name in COUNTERS})
     state.update(rates(state))
     return state
+
+
+HOLDERS = ("n_community + n_whales",)
+_COUNTER_MEANING = {
+    "proposals": "proposals decided so far",
+    "captured": "proposals decided against the community's utility-weighted preference",
+    "captured_clean": "the same with no adversary (whales with the community, no attacker), same draws",
+    "captured_whales": "the same with the whales as drawn and no attacker, same draws",
+    "captured_headcount": "proposals decided against the community's head-count majority",
+    "whale_contested": "proposals the whales contested",
+    "whale_vetoed": "contested proposals the whales overturned",
+    "attacker_flips": "proposals whose outcome the attacker flipped",
+    "outlay": "attacker's outlay: identities, slashed tokens, loan fees, capital cost",
+    "identity_spend": "attacker's spending on identities",
+    "fake_votes": "votes cast by fake identities (identity-proposals)",
+    "borrowed_sum": "tokens borrowed for votes",
+    "capital_cost": "attacker's capital cost (opportunity cost and price impact)",
+    "passed": "proposals passed",
+    "turnout_sum": "sum over proposals of the share of community wallets represented",
+    "gini_sum": "sum over proposals of the Gini of power cast",
+    "nakamoto_sum": "sum over proposals of the Nakamoto coefficient of power cast",
+    "top10_sum": "sum over proposals of the top-10 entities' share of power cast",
+    "tokens_cast_sum": "sum over proposals of the tokens voted as a share of supply",
+    "welfare_loss_sum": "sum over proposals of community utility lost per member",
+    "identities_sum": "sum over proposals of the identities the attacker split over",
+    "sybil_gain_sum": "sum over proposals of the attacker's expected gain from buying identities",
+}
+STATE = (
+    StateVar("balances", "token balances: community wallets, then whales", "agent", HOLDERS, "tokens"),
+    StateVar("first_stake_age", "stake age at the first proposal (stake_age rule)", "agent", HOLDERS, "proposals"),
+    StateVar("turnout_probability", "probability that a community wallet votes", "agent", ("n_community",)),
+    StateVar("delegate_of", "column of a wallet's delegate, -1 if it votes itself", "agent", ("n_community",)),
+    StateVar("credit_allocation", "voice credits a holder receives per period (quadratic rule)", "agent", HOLDERS,
+             "credits"),
+    StateVar("voice_credits", "voice credits a holder has left this period (quadratic rule)", "agent", HOLDERS,
+             "credits"),
+    StateVar("attacker_tokens", "the attacker's token balance", unit="tokens"),
+    StateVar("burned", "tokens slashed from detected fake identities so far", unit="tokens"),
+    StateVar("loan_fees", "tokens paid to lenders in loan fees so far", unit="tokens"),
+    StateVar("identity_stock", "verified fake identities the attacker holds", unit="identities"),
+    StateVar("minted", "tokens that existed at the start: balances + attacker + burned + loan_fees", unit="tokens"),
+    *(StateVar(name, f"counter: {_COUNTER_MEANING[name]}") for name in COUNTERS),
+    *(StateVar(m.name, f"metric: {m.description}", unit=m.unit) for m in METRICS
+      if m.name not in ("burned", "identity_stock", "loan_fees")),
+)
+"""Every state variable of the model (the metrics included), as the contract requires."""
