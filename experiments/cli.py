@@ -116,6 +116,12 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from .claims.cli import run_claims
+
+    return run_claims(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokensim", description="Simulate token-incentive and governance mechanisms.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_sens.add_argument("--formats", default="png", help="figure formats, comma-separated: png, svg, pdf ('' for none)")
     p_sens.add_argument("--out", help="file stem for table and figure (default: RESULTS/sensitivity/METRIC_METHOD)")
     p_sens.set_defaults(func=_cmd_sensitivity)
+
+    from .claims.cli import add_parser as add_claims_parser
+
+    add_claims_parser(sub, _cmd_claims)
     return parser
 
 

@@ -66,19 +66,28 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
     return run_batches(model, chunk.batches(), chunk.timesteps, chunk.seed, chunk.common_random_numbers)
 
 
-def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]]) -> list[Chunk]:
-    """Cut the spec's rows into chunks of rows that share structural parameters."""
+def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]], samples: Sequence[int] | None = None,
+                point_ids: Sequence[int] | None = None) -> list[Chunk]:
+    """Cut the spec's rows into chunks of rows that share structural parameters.
+
+    By default every point runs samples ``0 .. spec.samples - 1``; ``samples`` and ``point_ids``
+    select other sample indices and a subset of the points (the claims engine adds samples to the
+    points a verdict reads). A row's chunk id depends only on its content, so rows planned either
+    way find the same stored chunks when the cut falls the same way.
+    """
     model = get_model(spec.model)
     structural = model.schema.structural
 
     def group_key(point_id: int) -> str:
         return json.dumps([points[point_id][n] for n in structural])
 
-    order = sorted(range(len(points)), key=group_key)  # stable: keeps point order inside a group
+    ids = range(len(points)) if point_ids is None else point_ids
+    sample_ids = range(spec.samples) if samples is None else samples
+    order = sorted(ids, key=group_key)  # stable: keeps point order inside a group
     chunks: list[Chunk] = []
     module = model_module(model.name)
-    for _, ids in groupby(order, key=group_key):
-        rows = [Row(pid, points[pid], s) for pid in ids for s in range(spec.samples)]
+    for _, group in groupby(order, key=group_key):
+        rows = [Row(pid, points[pid], s) for pid in group for s in sample_ids]
         for start in range(0, len(rows), spec.chunk_size):
             part = tuple(rows[start : start + spec.chunk_size])
             chunks.append(
