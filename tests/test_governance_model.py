@@ -301,3 +301,18 @@ def test_declared_state_is_exactly_the_state_produced_and_every_parameter_has_a_
             assert param.plausible is not None, param.name
         if param.basis == "calibrated":
             assert param.source, param.name
+
+
+def test_captions_name_every_setting_left_at_its_default():
+    """The quickstart's old caption said "other parameters at defaults" and hid a 5% Sybil attacker: a caption
+    now lists each setting the spec neither fixes nor sweeps, with its value."""
+    from experiments.figures import caption
+
+    provenance = {"model": "governance", "model_version": MODEL.version, "spec": {"fixed": {"n_whales": 3}},
+                  "swept": ["rule", "whale_share"], "samples": 2, "timesteps": 4, "seed": 1,
+                  "tokensim_version": "0", "git_commit": "0" * 40, "created": "2026-01-01"}
+    text = caption(provenance, "excess_capture_rate")
+    for name in ("attacker_share=0.05", "identity_cost=10.0", "attack_value=10000.0", "whale_opposition=0.5",
+                 "borrow_limit=0.0"):
+        assert name in text
+    assert "n_whales=3" in text and "rule=" not in text.split("settings at defaults")[1]
