@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mechanisms.governance.voting import (
-    RULES, conviction_after, conviction_pass_share, conviction_step, qv_cost, qv_spend, qv_votes, trigger_threshold,
+    RULES,
+    conviction_after,
+    conviction_pass_share,
+    conviction_step,
+    qv_cost,
+    qv_spend,
+    qv_votes,
+    trigger_threshold,
     voice_credit_allocation,
 )
 from tests.test_governance_model import last, run, states

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from experiments.spec import load_spec
 from mechanisms.core import DataFileError, ParameterError, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
+from mechanisms.governance.borrowing import BORROW_RULES
 from mechanisms.governance.policies import p_vote
 from mechanisms.governance.state import initial_state
-from mechanisms.governance.borrowing import BORROW_RULES
 from mechanisms.governance.voting import PERSONHOOD_RULES, RULES
 
 MODEL = get_model("governance")

@@ -6,28 +6,38 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.governance.holders import lognormal_sigma, pareto_alpha
 from mechanisms.governance.borrowing import tokens_to_borrow
+from mechanisms.governance.holders import lognormal_sigma, pareto_alpha
 from mechanisms.governance.sybil import (
-    attacker_power_each, best_purchase, expected_uses, identities_needed, pass_at_least, purchase_grid,
+    attacker_power_each,
+    best_purchase,
+    expected_uses,
+    identities_needed,
+    pass_at_least,
+    purchase_grid,
     realised_passes,
 )
 from mechanisms.governance.voting import (
-    RULES, stake_age_multiplier, decide, delegate_stake, identity_power, sqrt_token_votes, split_power, tally,
+    decide,
+    delegate_stake,
+    identity_power,
+    split_power,
+    sqrt_token_votes,
+    stake_age_multiplier,
+    tally,
+    token_vote,
 )
 
 FAST = settings(max_examples=25, deadline=None)
 
 
-# --- quadratic voting ----------------------------------------------------------------------------
+# --- square root of the balance (sqrt_token) -----------------------------------------------------
 
-def test_quadratic_voting_worked_example():
-    """Lalley & Weyl, "Quadratic Voting: How Mechanism Design Can Radicalize Democracy", AEA Papers and
-    Proceedings 108 (2018), https://doi.org/10.1257/pandp.20181002, and Buterin, Hitzig & Weyl, "A Flexible
-    Design for Funding Public Goods", Management Science 65(11) 2019, https://arxiv.org/abs/1809.06421:
-    votes are the square root of what an identity commits, so splitting across identities pays.
-    100 tokens in one identity: sqrt(100) = 10 votes. Over 4 identities of 25 tokens: 4 * sqrt(25) = 20
-    = sqrt(4 * 100) votes."""
+def test_sqrt_token_splitting_pays():
+    """Any square-root rule rewards splitting (Buterin, Hitzig & Weyl, "A Flexible Design for Funding Public
+    Goods", Management Science 65(11) 2019, https://arxiv.org/abs/1809.06421, on fake identities): 100 tokens
+    in one identity give sqrt(100) = 10 votes; over 4 identities of 25 tokens, 4 * sqrt(25) = 20 = sqrt(4 * 100).
+    Quadratic voting with voice credits is tested in tests/test_governance_mechanisms.py."""
     assert sqrt_token_votes(100.0, 1) == 10.0
     assert sqrt_token_votes(100.0, 4) == 20.0
     assert sqrt_token_votes(100.0, 4) == math.sqrt(4 * 100)
@@ -151,7 +161,7 @@ def _attack(rule, q, identity_cost, value, others, community_pass, tokens=1000.0
     supply = np.array([1e6])
     base = decide(yes, no, cast, against, supply, 0.0, 0.5, 1.0)
     k = 1.0 + stock + grid[None, :]
-    power_of = lambda t: identity_power(t, rule)  # noqa: E731
+    power_of = lambda t: identity_power(t, rule)
     power_each, tokens_each = attacker_power_each(np.array([tokens]), k, power_of)
     needed = identities_needed(base, np.array([community_pass]), np.array([False]), yes, no, cast, against,
                                supply, params, power_each, tokens_each)
@@ -227,9 +237,9 @@ def test_borrowing_flips_a_token_vote_exactly_when_the_borrowed_stake_crosses_th
         tally = {"yes": np.array([yes + (0.0 if votes_no else own)]), "no": np.array([no + (own if votes_no else 0.0)])}
         tally["cast"] = tally["yes"] + tally["no"]
         tally["against"] = tally["no"].copy()
-        outcome = lambda t, b: decide(t["yes"] + (0 if votes_no else b), t["no"] + (b if votes_no else 0),  # noqa: E731
-                                      t["cast"] + b, t["against"] + (b if votes_no else 0), supply, 0.0,
-                                      pass_threshold, veto)
+        def outcome(t, b, votes_no=votes_no):
+            return decide(t["yes"] + (0 if votes_no else b), t["no"] + (b if votes_no else 0), t["cast"] + b,
+                          t["against"] + (b if votes_no else 0), supply, 0.0, pass_threshold, veto)
         with_own = outcome(tally, 0.0)
         others_pass = decide(np.array([yes]), np.array([no]), np.array([yes + no]), np.array([no]), supply, 0.0,
                              pass_threshold, veto)
@@ -258,6 +268,22 @@ def test_borrowing_in_the_model_flips_token_votes_and_pays_fees():
     assert (loans["borrowed"] > 0).all() and (loans["loan_fees"] > 0).all()
     assert (loans["sybil_capture_rate"] > without["sybil_capture_rate"]).all()
     np.testing.assert_allclose(loans["loan_fees"], 0.001 * loans["borrowed"] * 10, rtol=1e-9)
+    frame = run({**values, "borrow_limit": 1.0, "slash_detected": True}, timesteps=10)
+    start = frame[frame.timestep == 0].set_index("sample")["supply"]
+    for _, step in frame.groupby("timestep"):  # fees leave the attacker for the lenders, nothing else moves
+        step = step.set_index("sample")
+        np.testing.assert_allclose(step["supply"] + step["burned"] + step["loan_fees"], start, rtol=1e-12)
+
+
+def test_token_vote_is_the_stable_token_weighted_tally():
+    """The API the inflation model's governance policy imports: tokens of casting holders, decided by decide()."""
+    stake = np.array([[60.0, 30.0, 10.0], [60.0, 30.0, 10.0]])
+    cast = np.array([[True, True, True], [False, True, True]])
+    yes = np.array([[False, True, True], [False, True, True]])
+    out = token_vote(stake, cast, yes, supply=100.0)
+    assert list(out["yes"]) == [40.0, 40.0] and list(out["no"]) == [60.0, 0.0]
+    assert list(out["passed"]) == [False, True]
+    assert not token_vote(stake, cast, yes, supply=100.0, quorum=0.5)["passed"][1]  # 40 tokens cast < 50
 
 
 # --- calibration --------------------------------------------------------------------------------

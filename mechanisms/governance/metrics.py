@@ -9,7 +9,7 @@ outcome (a run in which it never flips has no cost to report, and summaries skip
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -113,6 +113,11 @@ def cast_power_counters(cast_power: np.ndarray) -> dict[str, np.ndarray]:
         "nakamoto_sum": nakamoto(cast_power).astype(float),
         "top10_sum": np.where(total > 0, top / np.where(total > 0, total, 1.0), 0.0),
     }
+
+
+def welfare_loss(captured: np.ndarray, utility_total: np.ndarray, n_community: int) -> np.ndarray:
+    """One proposal's community utility lost per member: the summed utility forgone where it was captured."""
+    return np.where(captured, np.abs(utility_total), 0.0) / n_community
 
 
 def rates(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -29,7 +29,6 @@ from .policies import p_vote
 from .state import STATE, initial_state
 from .updates import METRIC_UPDATES, VOTE_UPDATES
 
-
 # Seconds per work unit, measured at the defaults (1,003 holders, 4,096 identities) with 20 samples
 # in a batch on the reference machine: 2.6e-4 s per sample-proposal for 28,252 units.
 SECONDS_PER_UNIT = 9.3e-9

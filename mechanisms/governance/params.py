@@ -6,7 +6,8 @@ change array shapes or code paths; the rest may differ between rows of one batch
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mechanisms.core import Param, Schema, require
 

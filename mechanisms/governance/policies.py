@@ -23,19 +23,33 @@ attacker are outside the community whose welfare is measured.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-from .metrics import cast_power_counters
-from .state import fake_pass_probability
 from .borrowing import BORROW_RULES, tokens_to_borrow
+from .metrics import cast_power_counters, welfare_loss
+from .state import fake_pass_probability
 from .sybil import (
-    attacker_power_each, best_purchase, expected_uses, identities_needed, purchase_grid, realised_passes, split_weights,
+    attacker_power_each,
+    best_purchase,
+    expected_uses,
+    identities_needed,
+    purchase_grid,
+    realised_passes,
+    split_weights,
 )
 from .voting import (
-    conviction_pass_share, decide, delegate_stake, identity_power, qv_spend, qv_votes, stake_age_multiplier, tally,
+    conviction_pass_share,
+    decide,
+    delegate_stake,
+    identity_power,
+    qv_spend,
+    qv_votes,
+    stake_age_multiplier,
+    tally,
     voice_credit_allocation,
 )
 
@@ -325,7 +339,7 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
         "turnout_sum": votes["represented"].mean(axis=1),
         **cast_power_counters(cast_power),
         "tokens_cast_sum": final_tally["cast"] / supply,
-        "welfare_loss_sum": np.where(captured, np.abs(prefs["utility_total"]), 0.0) / n_community,
+        "welfare_loss_sum": welfare_loss(captured, prefs["utility_total"], n_community),
         "identities_sum": attacker["k"],
         "sybil_gain_sum": attacker["sybil_gain"],
         "slashed": attacker["slashed"],

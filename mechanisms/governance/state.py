@@ -8,7 +8,8 @@ parameter points that differ only in the rule see the same holders under common 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
