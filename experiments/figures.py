@@ -31,10 +31,27 @@ REPOSITORY_URL = "https://github.com/tokensim/tokensim"
 Y_PADDING = 8  # pixels between the plot frame and the data, so a line at a bound (1.0) stays visible
 
 
+def _settings_at_defaults(provenance: Mapping[str, Any], fixed: Mapping[str, Any]) -> str:
+    """``; settings at defaults: k=v, ...`` for the model's ``setting`` parameters the spec leaves at their
+    defaults, so a caption never hides an experiment choice (an attacker present by default, say)."""
+    try:
+        schema = get_model(provenance["model"]).schema
+    except TokensimError:
+        return ""
+    left = [f"{p.name}={p.default}" for p in schema if p.basis == "setting" and p.kind != "text"
+            and p.name not in fixed and p.name not in provenance["swept"]]
+    return f"; settings at defaults: {', '.join(left)}" if left else ""
+
+
 def caption(provenance: Mapping[str, Any], metric: str) -> str:
-    """A one-paragraph caption: what was simulated, with which parameters, seeds and samples."""
+    """A one-paragraph caption: what was simulated, with which parameters, seeds and samples.
+
+    Besides the swept and fixed parameters it names every ``setting`` parameter left at its default;
+    assumed and calibrated parameters are at their defaults unless fixed or swept.
+    """
     fixed = provenance["spec"].get("fixed", {})
     fixed_text = ", ".join(f"{k}={v}" for k, v in fixed.items()) or "model defaults"
+    fixed_text += _settings_at_defaults(provenance, fixed)
     swept = ", ".join(provenance["swept"]) or "none"
     scenarios = provenance.get("scenarios") or {}  # set by the app's scenario comparisons
     scenario_text = "".join(
@@ -45,7 +62,7 @@ def caption(provenance: Mapping[str, Any], metric: str) -> str:
     return (
         (f"PARTIAL RESULTS ({partial}). " if partial else "")
         + f"{metric} from tokensim model '{provenance['model']}' v{provenance['model_version']}; "
-        f"swept: {swept}; fixed: {fixed_text}{scenario_text}; other parameters at defaults. "
+        f"swept: {swept}; fixed: {fixed_text}{scenario_text}; other (assumed, calibrated) parameters at defaults. "
         f"{provenance['samples']} samples x {provenance['timesteps']} timesteps per point, seed {provenance['seed']}"
         f"{' (common random numbers)' if provenance.get('common_random_numbers') else ''}. "
         f"tokensim {provenance['tokensim_version']}, commit {provenance['git_commit'][:12]}, {provenance['created']}."

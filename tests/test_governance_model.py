@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from experiments.spec import load_spec
 from mechanisms.core import DataFileError, ParameterError, get_model
 from mechanisms.core.cadcad_run import Batch, Row, run_batches
+from mechanisms.governance.borrowing import BORROW_RULES
 from mechanisms.governance.policies import p_vote
 from mechanisms.governance.state import initial_state
-from mechanisms.governance.voting import RULES
+from mechanisms.governance.voting import PERSONHOOD_RULES, RULES
 
 MODEL = get_model("governance")
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,10 +53,10 @@ def states(values=None, samples=2, timesteps=6, seed=5):
 
 # --- conservation -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("rule", ["quadratic", "one_person"])
+@pytest.mark.parametrize("rule", ["sqrt_token", "one_person"])
 def test_tokens_are_conserved_and_slashed_tokens_are_burned(rule):
     values = {"rule": rule, "slash_detected": True, "identity_cost": 0.0, "personhood_pass": 0.6,
-              "attacker_share": 0.2, "attack_value": 1e6}
+              "attacker_share": 0.2, "attack_value": 1e6, "market_identity_cost": 1e15}
     history = states(values, timesteps=8)
     first = history[0]
     minted = first["minted"]
@@ -69,22 +70,22 @@ def test_tokens_are_conserved_and_slashed_tokens_are_burned(rule):
 
 
 def test_conservation_in_the_recorded_metrics():
-    frame = run({"rule": "quadratic", "slash_detected": True, "identity_cost": 0.0, "attacker_share": 0.2,
+    frame = run({"rule": "sqrt_token", "slash_detected": True, "identity_cost": 0.0, "attacker_share": 0.2,
                  "attack_value": 1e6}, timesteps=10)
     start = frame[frame.timestep == 0].set_index("sample")["supply"]
     for _, step in frame.groupby("timestep"):
         step = step.set_index("sample")
-        np.testing.assert_allclose(step["supply"] + step["burned"], start, rtol=1e-12)
+        np.testing.assert_allclose(step["supply"] + step["burned"] + step["loan_fees"], start, rtol=1e-12)
 
 
 def test_no_slashing_without_the_switch_or_under_token_rules():
-    for values in ({"rule": "quadratic", "slash_detected": False}, {"rule": "token", "slash_detected": True}):
+    for values in ({"rule": "sqrt_token", "slash_detected": False}, {"rule": "token", "slash_detected": True}):
         assert (run({**values, "identity_cost": 0.0})["burned"] == 0).all()
 
 
 def test_detection_one_makes_splitting_worthless_in_the_model():
-    frame = last(run({"rule": "quadratic", "personhood_pass": 0.0, "identity_cost": 0.0, "slash_detected": True,
-                      "attacker_share": 0.3}, timesteps=10))
+    frame = last(run({"rule": "sqrt_token", "personhood_pass": 0.0, "market_pass": 0.0, "identity_cost": 0.0,
+                      "slash_detected": True, "attacker_share": 0.3}, timesteps=10))
     assert (frame["sybil_identities"] == 1).all() and (frame["sybil_gain"] == 0).all()
     assert (frame["burned"] == 0).all()
 
@@ -150,16 +151,32 @@ def test_policy_does_not_mutate_its_state():
     personhood_pass=st.floats(0.0, 1.0),
     slash_detected=st.booleans(),
     participation_cost=st.floats(0.0, 1e4),
+    credit_basis=st.sampled_from(["equal", "tokens"]),
+    credit_carry=st.booleans(),
+    credit_period=st.integers(1, 5),
+    borrow_limit=st.floats(0.0, 2.0),
+    borrow_fee=st.floats(0.0, 0.1),
+    identity_detection=st.floats(0.0, 1.0),
+    market_pass=st.floats(0.0, 1.0),
+    market_identity_cost=st.floats(0.0, 1e4),
+    requested_share=st.floats(0.0, 0.3),
+    conviction_days=st.integers(1, 60),
     seed=st.integers(0, 2**16),
 )
 def test_metrics_stay_in_range(rule, n_community, n_whales, whale_share, attacker_share, balance_dist, top1_share,
                                quorum, pass_threshold, veto_threshold, identity_cost, personhood_pass,
-                               slash_detected, participation_cost, seed):
+                               slash_detected, participation_cost, credit_basis, credit_carry, credit_period,
+                               borrow_limit, borrow_fee, identity_detection, market_pass, market_identity_cost,
+                               requested_share, conviction_days, seed):
     values = dict(rule=rule, n_community=n_community, n_whales=n_whales, whale_share=whale_share if n_whales else 0.0,
                   attacker_share=attacker_share, balance_dist=balance_dist, top1_share=top1_share, quorum=quorum,
                   pass_threshold=pass_threshold, veto_threshold=veto_threshold, identity_cost=identity_cost,
                   personhood_pass=personhood_pass, slash_detected=slash_detected,
-                  participation_cost=participation_cost, n_delegates=min(5, n_community), max_identities=128)
+                  participation_cost=participation_cost, n_delegates=min(5, n_community), max_identities=128,
+                  credit_basis=credit_basis, credit_carry=credit_carry, credit_period=credit_period,
+                  borrow_limit=borrow_limit, borrow_fee=borrow_fee, identity_detection=identity_detection,
+                  market_pass=market_pass, market_identity_cost=market_identity_cost,
+                  requested_share=requested_share, conviction_days=conviction_days)
     frame = run(values, samples=2, timesteps=4, seed=seed)
     for name in RATE_METRICS:
         assert frame[name].between(0.0, 1.0).all(), name
@@ -167,17 +184,23 @@ def test_metrics_stay_in_range(rule, n_community, n_whales, whale_share, attacke
     assert (frame["sybil_gain"] >= 0).all() and (frame["burned"] >= 0).all() and (frame["welfare_loss"] >= 0).all()
     start = frame[frame.timestep == 0]["supply"].to_numpy()
     end = last(frame)
-    np.testing.assert_allclose(end["supply"] + end["burned"], start, rtol=1e-12)
-    assert (frame["attacker_cost_to_flip"].dropna() >= 0).all()
-    if rule not in ("quadratic", "one_person"):  # splitting never adds power under token rules
+    np.testing.assert_allclose(end["supply"] + end["burned"] + end["loan_fees"], start, rtol=1e-12)
+    assert (frame["attacker_cost_to_flip"].dropna() >= 0).all() and (frame["loan_fees"] >= 0).all()
+    assert (frame["identity_stock"] >= 0).all() and (frame["borrowed"] >= 0).all()
+    np.testing.assert_allclose(frame["whale_capture_rate"] + frame["sybil_capture_rate"], frame["excess_capture_rate"],
+                               atol=1e-12)
+    if rule not in PERSONHOOD_RULES:  # splitting never adds power under token rules
         assert (frame[frame.timestep > 0]["sybil_identities"] == 1).all()
+    if rule not in BORROW_RULES or borrow_limit == 0:
+        assert (frame["borrowed"] == 0).all()
 
 
 def test_free_identities_let_the_attacker_capture_one_person_voting():
     capture = {}
     for cost in (0.0, 1e9):
         frame = last(run({"rule": "one_person", "identity_cost": cost, "personhood_pass": 1.0, "attacker_share": 0.05,
-                          "whale_share": 0.0, "n_whales": 0, "attack_value": 1e5}, samples=3, timesteps=12))
+                          "whale_share": 0.0, "n_whales": 0, "attack_value": 1e5, "market_identity_cost": 1e15},
+                         samples=3, timesteps=12))
         capture[cost] = frame["capture_rate"].mean()
         if cost:
             assert (frame[frame.timestep > 0]["sybil_identities"] == 1).all()
@@ -266,3 +289,30 @@ def test_splitting_cannot_cross_the_veto_line_by_rounding():
                  "veto_threshold": 0.25, "identity_cost": 0.0, "personhood_pass": 0.0, "slash_detected": True,
                  "participation_cost": 1.5, "n_delegates": 5, "max_identities": 128}, samples=2, timesteps=4, seed=1)
     assert (frame[frame.timestep > 0]["sybil_identities"] == 1).all()
+
+
+def test_declared_state_is_exactly_the_state_produced_and_every_parameter_has_a_basis():
+    produced = set(states(timesteps=1)[1])
+    assert {v.name for v in MODEL.state} == produced
+    assert set(MODEL.metric_names) <= produced
+    for param in MODEL.schema:
+        assert param.basis in ("calibrated", "assumed", "setting"), param.name
+        if param.basis == "assumed":
+            assert param.plausible is not None, param.name
+        if param.basis == "calibrated":
+            assert param.source, param.name
+
+
+def test_captions_name_every_setting_left_at_its_default():
+    """The quickstart's old caption said "other parameters at defaults" and hid a 5% Sybil attacker: a caption
+    now lists each setting the spec neither fixes nor sweeps, with its value."""
+    from experiments.figures import caption
+
+    provenance = {"model": "governance", "model_version": MODEL.version, "spec": {"fixed": {"n_whales": 3}},
+                  "swept": ["rule", "whale_share"], "samples": 2, "timesteps": 4, "seed": 1,
+                  "tokensim_version": "0", "git_commit": "0" * 40, "created": "2026-01-01"}
+    text = caption(provenance, "excess_capture_rate")
+    for name in ("attacker_share=0.05", "identity_cost=10.0", "attack_value=10000.0", "whale_opposition=0.5",
+                 "borrow_limit=0.0"):
+        assert name in text
+    assert "n_whales=3" in text and "rule=" not in text.split("settings at defaults")[1]

@@ -9,39 +9,61 @@ outcome (a run in which it never flips has no cost to report, and summaries skip
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from mechanisms.core import Metric
+from mechanisms.core.stats import gini, nakamoto
 
 COUNTERS = (
-    "proposals", "captured", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
-    "flip_outlay", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "welfare_loss_sum",
+    "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
+    "outlay", "identity_spend", "fake_votes", "borrowed_sum", "capital_cost", "passed", "turnout_sum", "gini_sum", "nakamoto_sum", "top10_sum", "tokens_cast_sum", "welfare_loss_sum",
     "identities_sum", "sybil_gain_sum",
 )
 
 METRICS = (
     Metric("capture_rate", "share of proposals whose outcome differs from the community's utility-weighted "
-           "preference", "share", better="lower"),
+           "preference", "share", better="lower", bounds=(0.0, 1.0)),
+    Metric("excess_capture_rate", "capture_rate minus the capture of the same rule on the same draws with no "
+           "adversary (whales voting with the community, no attacker): the capture the adversaries cause",
+           "share", better="lower", bounds=(-1.0, 1.0)),
+    Metric("whale_capture_rate", "the whale channel of excess capture: capture with the whales as drawn and no "
+           "attacker, minus the no-adversary baseline", "share", better="lower", bounds=(-1.0, 1.0)),
+    Metric("sybil_capture_rate", "the Sybil channel of excess capture: capture with the attacker, minus capture "
+           "with the whales as drawn and no attacker", "share", better="lower", bounds=(-1.0, 1.0)),
+    Metric("baseline_capture_rate", "capture of the rule itself: share of proposals decided against the "
+           "community's utility-weighted preference with no adversary (same draws)", "share", better="lower",
+           bounds=(0.0, 1.0)),
     Metric("capture_rate_headcount", "share of proposals whose outcome differs from the community's head-count "
-           "majority", "share", better="lower"),
+           "majority", "share", better="lower", bounds=(0.0, 1.0)),
     Metric("whale_veto_rate", "share of contested proposals (whales oppose the community, which would have got "
-           "its preferred outcome without the whales' votes) in which the whales overturned it", "share", better="lower"),
-    Metric("attacker_cost_to_flip", "attacker's mean outlay (identity purchases + slashed tokens) per outcome it "
-           "flipped; NaN until its first flip", "tokens", better="higher"),
-    Metric("attacker_flip_rate", "share of proposals whose outcome the attacker's votes flipped", "share",
-           better="lower"),
+           "its preferred outcome without the whales' votes) in which the whales overturned it", "share", better="lower", bounds=(0.0, 1.0)),
+    Metric("attacker_cost_to_flip", "attacker's total outlay so far (identity purchases, slashed tokens, loan "
+           "fees, capital cost) per outcome it flipped; NaN until its first flip", "tokens", better="higher"),
+    Metric("attacker_outlay", "attacker's total outlay so far: identity purchases (each once), slashed tokens, "
+           "loan fees, and its capital's opportunity cost and price impact", "tokens", better="higher"),
+    Metric("cost_per_fake_vote", "identity purchases per vote cast by a fake identity (the per-effective-voter "
+           "cost of a persistent identity); NaN until a fake has voted", "tokens", better="higher"),
+    Metric("identity_stock", "verified fake identities the attacker holds after this proposal", "identities"),
+    Metric("borrowed", "mean tokens borrowed per proposal for the vote (flash loans, token rules)", "tokens"),
+    Metric("loan_fees", "tokens paid to lenders in loan fees so far", "tokens"),
+    Metric("attacker_flip_rate", "share of proposals whose outcome the attacker's votes (identities and borrowed tokens) flipped", "share",
+           better="lower", bounds=(0.0, 1.0)),
     Metric("turnout", "mean share of community wallets whose tokens were voted (directly or by a delegate)",
-           "share", better="higher"),
+           "share", better="higher", bounds=(0.0, 1.0)),
     Metric("gini_voting_power", "mean Gini of the voting power cast per entity (abstainers count as 0; the "
-           "attacker's identities are one entity)", "", better="lower"),
+           "attacker's identities are one entity)", "", better="lower", bounds=(0.0, 1.0)),
     Metric("nakamoto_coefficient", "mean smallest number of entities casting over half of the voting power",
            "entities", better="higher"),
+    Metric("top10_share_cast", "mean share of the voting power cast that the 10 largest casting entities cast "
+           "(compare Messias et al. 2023: 57.86% Compound, 44.72% Uniswap)", "share", bounds=(0.0, 1.0)),
+    Metric("tokens_cast_share", "mean share of the token supply voted per proposal (including borrowed tokens; "
+           "compare Falk et al. 2024: about 5%)", "share of supply"),
     Metric("welfare_loss", "mean community utility lost per proposal per community member, against the "
            "utility-weighted optimum", "utility/person", better="lower"),
-    Metric("pass_rate", "share of proposals that passed", "share"),
-    Metric("sybil_identities", "mean number of identities the attacker split over", "identities"),
+    Metric("pass_rate", "share of proposals that passed", "share", bounds=(0.0, 1.0)),
+    Metric("sybil_identities", "mean number of identities the attacker split its tokens over (its own, the stock held and new ones)", "identities"),
     Metric("sybil_gain", "mean expected gain of the attacker's best split over not splitting, per proposal",
            "tokens"),
     Metric("supply", "tokens held by holders and the attacker (not burned)", "tokens"),
@@ -56,21 +78,46 @@ def _per(numerator: np.ndarray, denominator: np.ndarray, empty: float = 0.0) -> 
 
 RATES = {
     "capture_rate": lambda s: _per(s["captured"], s["proposals"]),
+    "excess_capture_rate": lambda s: _per(s["captured"] - s["captured_clean"], s["proposals"]),
+    "whale_capture_rate": lambda s: _per(s["captured_whales"] - s["captured_clean"], s["proposals"]),
+    "sybil_capture_rate": lambda s: _per(s["captured"] - s["captured_whales"], s["proposals"]),
+    "baseline_capture_rate": lambda s: _per(s["captured_clean"], s["proposals"]),
     "capture_rate_headcount": lambda s: _per(s["captured_headcount"], s["proposals"]),
     "whale_veto_rate": lambda s: _per(s["whale_vetoed"], s["whale_contested"]),
-    "attacker_cost_to_flip": lambda s: _per(s["flip_outlay"], s["attacker_flips"], np.nan),
+    "attacker_cost_to_flip": lambda s: _per(s["outlay"], s["attacker_flips"], np.nan),
+    "attacker_outlay": lambda s: s["outlay"],
+    "cost_per_fake_vote": lambda s: _per(s["identity_spend"], s["fake_votes"], np.nan),
+    "borrowed": lambda s: _per(s["borrowed_sum"], s["proposals"]),
     "attacker_flip_rate": lambda s: _per(s["attacker_flips"], s["proposals"]),
     "turnout": lambda s: _per(s["turnout_sum"], s["proposals"]),
     "gini_voting_power": lambda s: _per(s["gini_sum"], s["proposals"]),
     "nakamoto_coefficient": lambda s: _per(s["nakamoto_sum"], s["proposals"]),
+    "top10_share_cast": lambda s: _per(s["top10_sum"], s["proposals"]),
+    "tokens_cast_share": lambda s: _per(s["tokens_cast_sum"], s["proposals"]),
     "welfare_loss": lambda s: _per(s["welfare_loss_sum"], s["proposals"]),
     "pass_rate": lambda s: _per(s["passed"], s["proposals"]),
     "sybil_identities": lambda s: _per(s["identities_sum"], s["proposals"]),
     "sybil_gain": lambda s: _per(s["sybil_gain_sum"], s["proposals"]),
     "supply": lambda s: s["balances"].sum(axis=1) + s["attacker_tokens"],
-    "burned": lambda s: s["burned"],
 }
 """How each metric follows from the counters and balances of a state (see the module docstring)."""
+
+
+def cast_power_counters(cast_power: np.ndarray) -> dict[str, np.ndarray]:
+    """One proposal's concentration of the power cast per entity (``(B, entities)``, abstainers 0):
+    Gini, Nakamoto coefficient and the top-10 entities' share, to add to the counters."""
+    top = -np.sort(-cast_power, axis=1)[:, :10].sum(axis=1)
+    total = cast_power.sum(axis=1)
+    return {
+        "gini_sum": gini(cast_power),
+        "nakamoto_sum": nakamoto(cast_power).astype(float),
+        "top10_sum": np.where(total > 0, top / np.where(total > 0, total, 1.0), 0.0),
+    }
+
+
+def welfare_loss(captured: np.ndarray, utility_total: np.ndarray, n_community: int) -> np.ndarray:
+    """One proposal's community utility lost per member: the summed utility forgone where it was captured."""
+    return np.where(captured, np.abs(utility_total), 0.0) / n_community
 
 
 def rates(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -1,20 +1,22 @@
-"""The governance model: whale vetoes, Sybil attacks, and the voting rules that resist them.
+"""The governance model: whale vetoes, Sybil attackers, and the voting rules that resist them.
 
 Real-world system: on-chain token governance (Compound/Uniswap-style token voting, delegation as
-in Compound's Governor, 1Hive-style conviction voting, quadratic and one-person-one-vote rules
-backed by proof of personhood such as Worldcoin, and Lido-style dual-governance vetoes). A
-community of many wallets with heavy-tailed balances votes on one proposal per timestep against a
-bloc of whale wallets and a Sybil attacker who splits its tokens over bought identities. The
-question, from the YBB Capital essay digested in seeds/claims.toml, is whether a few wallets can
-overturn a large community and which rule, at which identity cost, keeps outcomes with it.
+in Compound's Governor, a stake-age weight, square-root-of-balance voting, quadratic voting with
+voice credits, one-person-one-vote backed by proof of personhood such as Worldcoin, BlockScience/
+1Hive conviction voting, and Lido-style dual-governance vetoes). A community of many wallets with
+heavy-tailed balances votes on one proposal per timestep against a bloc of whale wallets and an
+attacker who keeps a stock of identities bought on an identity market, may borrow tokens for a vote
+(flash loans) and pays for its capital. The question, from the YBB Capital essay digested in
+seeds/claims.toml, is whether a few wallets can overturn a large community and which rule, at
+which identity cost, keeps outcomes with it. Capture is measured against the same rule on the same
+draws with no adversary (excess capture), split into the whale and the Sybil channel.
 
-Assumptions (see docs/governance.md for the full list): balances do not change between proposals
-except by slashing; preferences are independent across proposals; whales vote as a bloc and
-always turn out; the attacker sees everyone else's votes before choosing its split; real people
-always pass personhood; fake identities are bought per proposal.
+Assumptions (see docs/governance.md for the full list): balances change only by slashing and loan
+fees; preferences are independent across proposals; whales vote as a bloc and always turn out; the
+attacker sees everyone else's votes before choosing; real people always pass personhood.
 
-Blocks: (1) ``vote``: draw the proposal, tally, best-respond, decide, add to counters, slash;
-(2) ``metrics``: running rates from the counters.
+Blocks: (1) ``vote``: draw the proposal, tally, best-respond, decide (and the two counterfactuals),
+add to counters, slash, pay fees, spend voice credits; (2) ``metrics``: running rates.
 """
 from __future__ import annotations
 
@@ -24,9 +26,8 @@ from .holders import load_balances
 from .metrics import METRICS
 from .params import SCHEMA
 from .policies import p_vote
-from .state import initial_state
+from .state import STATE, initial_state
 from .updates import METRIC_UPDATES, VOTE_UPDATES
-
 
 # Seconds per work unit, measured at the defaults (1,003 holders, 4,096 identities) with 20 samples
 # in a batch on the reference machine: 2.6e-4 s per sample-proposal for 28,252 units.
@@ -46,7 +47,7 @@ def cost(params) -> float:
 MODEL = register(
     Model(
         name="governance",
-        version="1.0",
+        version="2.0",
         title="Governance: whale vetoes and Sybil attacks",
         description=__doc__,
         schema=SCHEMA,
@@ -56,8 +57,10 @@ MODEL = register(
             {"policies": {}, "variables": METRIC_UPDATES},
         ],
         metrics=METRICS,
-        agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "pass_tail"),
+        agent_state=("balances", "first_stake_age", "turnout_probability", "delegate_of", "credit_allocation",
+                     "voice_credits"),
         cost=cost,
         time_unit="proposal",
+        state=STATE,
     )
 )

@@ -1,77 +1,86 @@
-"""The Sybil attacker's best response: how many identities to split its tokens over.
+"""The Sybil attacker's best response: which identities to buy, and how to split its tokens over them.
 
-The attacker is one real person holding ``n`` tokens. It may split them evenly over ``k``
-identities: its own (which always passes personhood) plus ``k - 1`` fakes, each bought at
-``identity_cost`` and each passing proof of personhood with probability ``q`` (only under the
-per-person rules; token rules check no identity, so there ``q = 1``). Detected fakes are removed
-before the vote and, if slashing is on, their tokens are burned.
+The attacker is one real person holding ``n`` tokens plus a persistent stock ``s`` of fake
+identities that have already passed proof of personhood (bought once, reused on every later
+proposal). Before each proposal some of the stock is detected and removed (each identity with
+probability ``identity_detection``). It may then buy ``m`` new identities from one of two
+sources of the identity market: fabricated fakes (price ``identity_cost``, passing the check with
+probability ``personhood_pass``) or real people's identities bought from their owners (price
+``market_identity_cost``, passing with ``market_pass``, near certainty). Under token rules no
+identity is checked (pass probability 1) and splitting adds nothing.
 
-Before each proposal the attacker sees the tally of everyone else (a worst case: full
-information about turnout and preferences) and votes against the community. For every ``k`` on a
-geometric grid it computes how many identities must vote to flip the outcome, the probability
-that enough fakes pass (an exact binomial tail, tabulated once per run), and its expected net gain
-``value * P(flip | k) - (k - 1) * identity_cost - E[slashed tokens]``, subject to spending at most
-``value`` on identities. It plays the ``k`` with the largest expected net gain (the smallest such
-``k`` on ties, so with nothing to gain it does not split). All arrays are ``(B, G)`` over samples
-and the grid.
+Its tokens are split evenly over ``k = 1 + s + m`` identities; new identities that fail the check
+are removed before the vote and, with ``slash_detected``, their tokens are burned. Seeing everyone
+else's tally (a worst case), it evaluates a geometric grid of ``m`` at once: identities needed to
+flip the outcome (closed form, ties settled with :func:`~.voting.decide`), the probability that
+enough new identities pass (``scipy.stats.binom``), and the expected net gain ``value *
+P(flip) - m * price / uses - E[slashed tokens]``, where ``uses`` is how many proposals a bought
+identity is expected to serve within the attacker's horizon (it survives detection with
+``1 - identity_detection`` per proposal). It plays the best ``(source, m)`` (the smallest ``m``
+on ties, so with nothing to gain it buys nothing). Its realised outlay counts each identity's
+full price once, when bought.
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import binom
 
-from .voting import decide, identity_power
+from .voting import PERSONHOOD_RULES, decide
 
 GRID_POINTS = 48
 
 
-def identity_grid(max_identities: int, points: int = GRID_POINTS) -> np.ndarray:
-    """Distinct integers from 1 to ``max_identities``, roughly geometric (always includes 1)."""
-    return np.unique(np.round(np.geomspace(1, max_identities, points)).astype(np.int64))
+def purchase_grid(max_identities: int, points: int = GRID_POINTS) -> np.ndarray:
+    """New identities the attacker considers buying: 0 and a geometric grid up to ``max_identities - 1``."""
+    if max_identities <= 1:
+        return np.zeros(1, dtype=np.int64)
+    steps = np.round(np.geomspace(1, max_identities - 1, points - 1)).astype(np.int64)
+    return np.unique(np.concatenate([[0], steps]))
 
 
-def pass_tail_table(grid: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Binomial tails of passing fakes for every grid size, flattened per sample.
+def pass_at_least(needed, bought, q) -> np.ndarray:
+    """``P(Bin(bought, q) >= needed)`` (1 where ``needed <= 0``, 0 where ``needed > bought``)."""
+    needed = np.asarray(needed, dtype=float)
+    finite = np.isfinite(needed)
+    tail = binom.sf(np.where(finite, needed, 0.0) - 1.0, bought, q)
+    return np.where(finite, tail, 0.0)
 
-    Returns ``(tail, offsets)`` with ``tail[b, offsets[g] + r] = P(Bin(grid[g] - 1, q[b]) >= r)``
-    for ``r = 0 .. grid[g]`` (the last entry, r = grid[g], is 0: more fakes than exist).
-    The pmf is built in log space (log binomial coefficients by cumulative sums) so large ``k``
-    neither overflows nor underflows to NaN; the tail is normalised so ``tail[:, offsets] = 1``.
+
+def realised_passes(u, bought, q) -> np.ndarray:
+    """New identities that pass, by inverse CDF from one uniform ``u`` per sample.
+
+    ``passes = #{r >= 1 : u < P(Bin(bought, q) >= r)}``; one uniform per sample keeps the random
+    streams aligned whatever the attacker buys.
     """
-    segments = [_tail_segment(int(k) - 1, q) for k in grid]
-    return np.concatenate(segments, axis=1), tail_offsets(grid)
+    bought, q = np.asarray(bought, dtype=float), np.asarray(q, dtype=float)
+    passes = np.clip(binom.ppf(1.0 - np.asarray(u, dtype=float), bought, q), 0.0, bought)
+    return np.where(q <= 0.0, 0.0, np.where(q >= 1.0, bought, passes))
 
 
-def tail_offsets(grid: np.ndarray) -> np.ndarray:
-    """Where each grid size's segment starts in the flattened tail table (segments hold k + 1 entries)."""
-    return np.concatenate([[0], np.cumsum(grid + 1)[:-1]]).astype(np.int64)
-
-
-def _tail_segment(n: int, q: np.ndarray) -> np.ndarray:
-    x = np.arange(n + 1, dtype=float)
-    log_choose = np.concatenate([[0.0], np.cumsum(np.log((n - x[1:] + 1.0) / x[1:]))])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_q, log_not_q = np.log(q)[:, None], np.log1p(-q)[:, None]
-        log_pmf = log_choose + np.where(x > 0, x * log_q, 0.0) + np.where(x < n, (n - x) * log_not_q, 0.0)
-    pmf = np.exp(log_pmf)
-    tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]
-    tail = np.minimum(tail / tail[:, :1], 1.0)
-    return np.concatenate([tail, np.zeros((len(q), 1))], axis=1)
+def expected_uses(detection, left) -> np.ndarray:
+    """Proposals an identity bought now is expected to serve: ``sum_{t < left} (1 - d)**t``."""
+    detection, left = np.asarray(detection, dtype=float), np.maximum(np.asarray(left, dtype=float), 1.0)
+    safe = np.where(detection > 0, detection, 1.0)
+    with np.errstate(divide="ignore"):
+        uses = -np.expm1(left * np.log1p(-safe)) / safe  # (1 - (1 - d)**left) / d without cancellation
+    return np.where(detection > 0, np.clip(uses, 1.0, left), left)
 
 
 def identities_needed(base_pass, community_pass, vetoed_by_others, yes, no, tokens_cast, tokens_against,
                       supply, params, power_each, tokens_each, weights=None) -> np.ndarray:
-    """Voting identities the attacker needs to flip the outcome, per sample and grid ``k``.
+    """Voting identities the attacker needs to flip the outcome, per sample and grid column.
 
     The attacker votes against ``community_pass`` with ``power_each`` and ``tokens_each`` per
     identity (``(B, G)``). Returns a float ``(B, G)`` array, ``inf`` where no number of
     identities flips it (the outcome already goes against the community, a veto by others blocks
-    a pass, or the attacker has no power). Others' tallies are ``(B,)`` arrays. ``weights(n)``
-    gives the power and tokens of ``n`` identities as the realised vote counts them (default
-    ``n * power_each, n * tokens_each``; see :func:`split_weights`).
+    a pass, the pass threshold cannot be met, or the attacker has no power). Others' tallies are
+    ``(B,)`` arrays; ``params`` holds the thresholds in force. ``weights(n)`` gives the power and
+    tokens of ``n`` identities as the realised vote counts them (default ``n * power_each, n *
+    tokens_each``; see :func:`split_weights`).
     """
-    p = params["pass_threshold"][:, None]
-    col = lambda a: np.asarray(a, dtype=float)[:, None]  # noqa: E731
-    with np.errstate(divide="ignore", invalid="ignore"):
+    p = np.asarray(params["pass_threshold"], dtype=float)[:, None]
+    col = lambda a: np.asarray(a, dtype=float)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # community wants a pass: voting no flips it once A >= Y/p - Y - N (majority) or once the
         # attacker's no-tokens push the tokens against above the veto line
         by_majority = np.ceil((col(yes) * (1.0 - p) / p - col(no)) / power_each)
@@ -81,13 +90,13 @@ def identities_needed(base_pass, community_pass, vetoed_by_others, yes, no, toke
         by_majority_yes = np.floor((col(no) * p / (1.0 - p) - col(yes)) / power_each) + 1.0
         by_quorum = np.ceil((col(params["quorum"] * supply) - col(tokens_cast)) / tokens_each)
         to_pass = np.maximum(_finite_or_inf(by_majority_yes, power_each), _finite_or_inf(by_quorum, tokens_each))
-    to_pass = np.where(col(vetoed_by_others) > 0, np.inf, to_pass)
+    to_pass = np.where((col(vetoed_by_others) > 0) | (p >= 1.0), np.inf, to_pass)
     needed = np.where(col(community_pass) > 0, to_fail, to_pass)
     flippable = col(base_pass == community_pass) > 0
     needed = np.where(flippable, np.maximum(needed, 1.0), np.inf)
     others = (yes, no, tokens_cast, tokens_against, supply)
     if weights is None:
-        weights = lambda n: (n * power_each, n * tokens_each)  # noqa: E731
+        weights = lambda n: (n * power_each, n * tokens_each)
     return _settle_ties(needed, community_pass, others, params, weights)
 
 
@@ -124,62 +133,53 @@ def _finite_or_inf(count: np.ndarray, per_identity: np.ndarray) -> np.ndarray:
     return np.where((per_identity > 0) & ~np.isnan(count), count, np.inf)
 
 
-def best_response(needed, grid, tail, offsets, q, tokens, params) -> dict[str, np.ndarray]:
-    """The attacker's expected-gain-maximising ``k`` per sample, with what it expects.
+def best_purchase(needed, stock, grid, q, price, uses, tokens, params) -> dict[str, np.ndarray]:
+    """The expected-gain-maximising number of new identities from one source, per sample.
 
-    ``needed`` is :func:`identities_needed`; ``q`` the per-sample pass probability of a fake and
-    ``tokens`` the attacker's balance (both ``(B,)``). Returns ``index`` (into ``grid``), ``k``, ``p_flip`` and ``net_gain`` at the best
-    ``k``, and ``sybil_gain``: best expected net gain minus that of not splitting (``k = 1``),
-    which is never negative.
+    ``needed`` is :func:`identities_needed` for ``k = 1 + stock + grid`` identities (``(B, G)``);
+    ``stock`` the verified identities held, ``q`` the source's pass probability, ``price`` its
+    price, ``uses`` :func:`expected_uses` and ``tokens`` the attacker's balance (all ``(B,)``).
+    Returns ``index`` (into ``grid``), ``bought``, ``p_flip`` and ``net_gain`` at the best column,
+    and ``gain``: best expected net gain minus that of buying nothing (never negative).
     """
-    fakes = grid[None, :] - 1
-    fakes_needed = np.clip(needed - 1.0, 0.0, grid[None, :]).astype(np.int64)
-    p_flip = np.take_along_axis(tail, offsets[None, :] + fakes_needed, axis=1)
-    spend = fakes * params["identity_cost"][:, None]
-    tokens_each = np.asarray(tokens, dtype=float)[:, None] / grid[None, :]
-    slash = float(params["slash_detected"]) * fakes * (1.0 - q[:, None]) * tokens_each
-    value = params["attack_value"][:, None]
-    net = np.where(spend <= value, value * p_flip - spend - slash, -np.inf)
+    stock, q = np.asarray(stock, dtype=float)[:, None], np.asarray(q, dtype=float)[:, None]
+    bought = grid[None, :].astype(float)
+    k = 1.0 + stock + bought
+    p_flip = pass_at_least(needed - 1.0 - stock, bought, q)
+    spend = bought * np.asarray(price, dtype=float)[:, None]
+    charged = spend / np.asarray(uses, dtype=float)[:, None]
+    slash = float(params["slash_detected"]) * bought * (1.0 - q) * np.asarray(tokens, dtype=float)[:, None] / k
+    value = np.asarray(params["attack_value"], dtype=float)[:, None]
+    room = k <= params["max_identities"]
+    net = np.where((spend <= value) & room, value * p_flip - charged - slash, -np.inf)
     index = np.argmax(net, axis=1)
     rows = np.arange(len(index))
     return {
         "index": index,
-        "k": grid[index],
+        "bought": bought[0, index],
         "p_flip": p_flip[rows, index],
         "net_gain": net[rows, index],
-        "sybil_gain": net[rows, index] - net[:, 0],
+        "gain": net[rows, index] - net[:, 0],
     }
 
 
-def realised_passes(u, index, grid, tail, offsets) -> np.ndarray:
-    """Fakes that pass personhood, by inverse CDF from one uniform ``u`` per sample.
-
-    ``P(passes >= r) = tail[r]``, so ``passes = #{r >= 1 : u < tail[r]}``; one uniform per
-    sample keeps the random streams aligned whatever ``k`` the attacker picks.
-    """
-    k = grid[index]
-    r = np.arange(1, grid[-1])
-    valid = r[None, :] < k[:, None]
-    cols = np.minimum(offsets[index][:, None] + r[None, :], tail.shape[1] - 1)
-    return (valid & (u[:, None] < np.take_along_axis(tail, cols, axis=1))).sum(axis=1)
-
-
-def split_weights(tokens, k, n, rule, multiplier) -> tuple[np.ndarray, np.ndarray]:
+def split_weights(tokens, k, n, rule, power_of) -> tuple[np.ndarray, np.ndarray]:
     """Power and tokens of ``n`` of ``k`` identities that split ``tokens`` evenly (broadcasting).
 
     Tokens are ``tokens * (n / k)``, so all ``k`` identities together hold exactly ``tokens``:
     ``n * (tokens / k)`` can round above the unsplit balance and let a split cross a veto or
-    quorum line that the whole balance does not. Under the linear rules power follows the
-    tokens; under ``quadratic`` and ``one_person`` each identity counts on its own.
+    quorum line that the whole balance does not. ``power_of(tokens)`` is the power of one
+    identity holding ``tokens`` (see :func:`mechanisms.governance.policies.power_function`).
+    Under the linear rules power follows the tokens; under the per-person rules
+    (``PERSONHOOD_RULES``) each identity counts on its own.
     """
     tokens_n = tokens * (n / k)
-    if rule in ("quadratic", "one_person"):
-        return n * identity_power(tokens / k, rule, multiplier), tokens_n
-    return identity_power(tokens_n, rule, multiplier), tokens_n
+    if rule in PERSONHOOD_RULES:
+        return n * power_of(tokens / k), tokens_n
+    return power_of(tokens_n), tokens_n
 
 
-def attacker_power_each(tokens, grid, rule, multiplier) -> tuple[np.ndarray, np.ndarray]:
-    """Power and tokens of each of the attacker's identities for every grid ``k``: ``(B, G)`` each."""
-    tokens_each = np.asarray(tokens, dtype=float)[:, None] / grid[None, :]
-    mult = np.asarray(multiplier, dtype=float)
-    return identity_power(tokens_each, rule, mult[:, None] if mult.ndim else mult), tokens_each
+def attacker_power_each(tokens, k, power_of) -> tuple[np.ndarray, np.ndarray]:
+    """Power and tokens of each of ``k`` (``(B, G)``) identities splitting ``tokens`` (``(B,)``)."""
+    tokens_each = np.asarray(tokens, dtype=float)[:, None] / k
+    return power_of(tokens_each), tokens_each

@@ -188,8 +188,11 @@ def _vote(p, s, vote_seed):
     bias = np.where(staker, _col(p["gov_staker_bias"]), -_col(p["gov_holder_bias"]))
     wish = _col(p["gov_sensitivity"] * staking_gap(p, s)) + bias + _col(p["gov_noise"]) * wish_noise
     yes = np.abs(wish - _col(change)) < np.abs(wish)
+    # governance's rule prices stakes in currency; at a price of one currency unit per token (the mean
+    # wallet is worth its mean stake) it is base_turnout * stake / (stake + cost) with cost in tokens
     direct = turnout_draw < turnout_probability(community, {"base_turnout": p["gov_base_turnout"],
-                                                            "participation_cost": p["gov_participation_cost"]})
+                                                            "participation_cost": p["gov_participation_cost"],
+                                                            "mean_wallet_value": community.mean(axis=1)})
     voted = delegate_stake(community, delegate_of)
     delegating = delegate_of >= 0
     has_delegators = delegate_stake(np.ones_like(community), delegate_of) > 1.0

@@ -11,23 +11,7 @@ from hypothesis import strategies as st
 from mechanisms.core import get_model, model_names
 from mechanisms.core.contract import CHECKS, check_invariants
 
-# Built-in models whose branches (issues 14-16) declare their state and mark their parameters.
-# Strict: once a model passes, the xfail turns into a failure, and its entries are deleted here.
-PENDING = {
-    (model, check): f"the {model} branch (issue {issue}) declares its state and marks its parameters"
-    for model, issue in (("governance", 14),)
-    for check in ("params_marked", "state_declared")
-}
-
-
-def _cases():
-    for name in model_names():
-        for check in CHECKS:
-            marks = [pytest.mark.xfail(strict=True, reason=PENDING[name, check])] if (name, check) in PENDING else []
-            yield pytest.param(name, check, id=f"{name}-{check}", marks=marks)
-
-
-@pytest.mark.parametrize(("name", "check"), list(_cases()))
+@pytest.mark.parametrize(("name", "check"), [pytest.param(n, c, id=f"{n}-{c}") for n in model_names() for c in CHECKS])
 def test_contract(name, check):
     problems = CHECKS[check](get_model(name))
     assert not problems, f"{len(problems)} contract problem(s) in '{check}':\n" + "\n".join(problems)
