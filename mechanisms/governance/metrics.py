@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mechanisms.core import Metric
-from mechanisms.core.stats import gini, nakamoto
+from mechanisms.core.stats import gini_nakamoto
 
 COUNTERS = (
     "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
@@ -108,9 +108,10 @@ def cast_power_counters(cast_power: np.ndarray) -> dict[str, np.ndarray]:
     Gini, Nakamoto coefficient and the top-10 entities' share, to add to the counters."""
     top = -np.sort(-cast_power, axis=1)[:, :10].sum(axis=1)
     total = cast_power.sum(axis=1)
+    gini, nakamoto = gini_nakamoto(cast_power)  # one sort for both (identical numbers)
     return {
-        "gini_sum": gini(cast_power),
-        "nakamoto_sum": nakamoto(cast_power).astype(float),
+        "gini_sum": gini,
+        "nakamoto_sum": nakamoto.astype(float),
         "top10_sum": np.where(total > 0, top / np.where(total > 0, total, 1.0), 0.0),
     }
 
