@@ -1,8 +1,8 @@
 """tokensim in the browser: ``streamlit run app.py``.
 
 The entry point: the sidebar (model and run settings) and the pages, one file each under
-``app_pages/``; the logic lives in :mod:`experiments.app`. Extra model modules (your own models,
-registered with ``mechanisms.core.register``) load with
+``app_pages/``; the logic lives in :mod:`tokensim.experiments.app`. Extra model modules (your own models,
+registered with ``tokensim.mechanisms.core.register``) load with
 ``streamlit run app.py -- --models mypackage.mymodel``.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sys
 import streamlit as st
 from streamlit import config
 
-from experiments.app import context, state
-from experiments.app.models import available_models, import_model_modules
-from experiments.app.widgets import show_notice
+from tokensim.experiments.app import context, state
+from tokensim.experiments.app.models import available_models, import_model_modules
+from tokensim.experiments.app.widgets import show_notice
 
 PAGES = {
     "start": ("app_pages/start.py", "Start", ":material/home:"),
@@ -37,7 +37,7 @@ def _cli_models() -> list[str]:
 
 def main() -> None:
     st.set_page_config(page_title="tokensim", layout="wide")
-    # Inputs are restored from the session's store (experiments.app.state), so a widget may have
+    # Inputs are restored from the session's store (tokensim.experiments.app.state), so a widget may have
     # both a default and a stored value; the stored one wins, which is what we want. The option
     # cannot be set with st.set_option, hence the config module (the same as --global.* on the CLI).
     config._set_option("global.disableWidgetStateDuplicationWarning", True, "app.py")

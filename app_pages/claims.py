@@ -1,4 +1,4 @@
 """Claims: the claims of seeds/claims.toml with the experiment that tests each, and its results."""
-from experiments.app.claims import page
+from tokensim.experiments.app.claims import page
 
 page()

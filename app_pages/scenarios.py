@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from experiments.app import context
-from experiments.app.runpanel import run_button
-from experiments.app.scenarios import combine, comparison_spec_dict, differences, scenario_specs
-from experiments.app.widgets import chart_with_export, copy_as_spec, download, param_inputs, result_downloads
-from experiments.figures import figure
-from mechanisms.core.errors import TokensimError
+from tokensim.experiments.app import context
+from tokensim.experiments.app.runpanel import run_button
+from tokensim.experiments.app.scenarios import combine, comparison_spec_dict, differences, scenario_specs
+from tokensim.experiments.app.widgets import chart_with_export, copy_as_spec, download, param_inputs, result_downloads
+from tokensim.experiments.figures import figure
+from tokensim.mechanisms.core.errors import TokensimError
 
 COLUMNS_UP_TO = 3  # more scenarios than this get one tab each (columns would be too narrow)
 

@@ -5,13 +5,13 @@ from typing import Any
 
 import streamlit as st
 
-from experiments.app import context
-from experiments.app.export import slug
-from experiments.app.pagekit import base_scenario, grouped_picker, param_heading, single_spec_run
-from experiments.app.sweeps import default_range, design_spec_dict, samplable, sobol_warning
-from experiments.app.widgets import chart_with_export, copy_as_spec, range_input
-from experiments.sensitivity import sensitivity_figure, sensitivity_table
-from mechanisms.core.errors import TokensimError
+from tokensim.experiments.app import context
+from tokensim.experiments.app.export import slug
+from tokensim.experiments.app.pagekit import base_scenario, grouped_picker, param_heading, single_spec_run
+from tokensim.experiments.app.sweeps import default_range, design_spec_dict, samplable, sobol_warning
+from tokensim.experiments.app.widgets import chart_with_export, copy_as_spec, range_input
+from tokensim.experiments.sensitivity import sensitivity_figure, sensitivity_table
+from tokensim.mechanisms.core.errors import TokensimError
 
 
 def bounds_inputs(model, names: list[str], base: dict) -> dict[str, tuple[float, float, bool]]:

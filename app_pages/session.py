@@ -5,8 +5,8 @@ import datetime as dt
 
 import streamlit as st
 
-from experiments.app import state
-from experiments.app.widgets import download, notice
+from tokensim.experiments.app import state
+from tokensim.experiments.app.widgets import download, notice
 
 
 def _load() -> None:

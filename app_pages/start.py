@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from experiments.app import context
-from experiments.app.ready import ready_comparison
+from tokensim.experiments.app import context
+from tokensim.experiments.app.ready import ready_comparison
 
 INTRO = (
     "**tokensim** simulates token-incentive and governance mechanisms with "

@@ -5,12 +5,12 @@ from typing import Any
 
 import streamlit as st
 
-from experiments.app import context
-from experiments.app.charts import tradeoff
-from experiments.app.pagekit import base_scenario, grouped_picker, param_heading, single_spec_run
-from experiments.app.sweeps import Axis, default_range, numeric_axis, sweep_spec_dict, sweepable
-from experiments.app.widgets import chart_with_export, copy_as_spec, range_input, result_downloads
-from experiments.figures import figure
+from tokensim.experiments.app import context
+from tokensim.experiments.app.charts import tradeoff
+from tokensim.experiments.app.pagekit import base_scenario, grouped_picker, param_heading, single_spec_run
+from tokensim.experiments.app.sweeps import Axis, default_range, numeric_axis, sweep_spec_dict, sweepable
+from tokensim.experiments.app.widgets import chart_with_export, copy_as_spec, range_input, result_downloads
+from tokensim.experiments.figures import figure
 
 
 def axis_inputs(model, names: list[str], base: dict) -> list[Axis]:

@@ -20,15 +20,15 @@ sensitivity
     a Sobol design (8 base samples) over two numeric parameters of the spec, with the app's default
     ranges around the spec's fixed values.
 
-Each run goes through :func:`experiments.app.runs.run_cached` exactly as in the app (its chunking,
+Each run goes through :func:`tokensim.experiments.app.runs.run_cached` exactly as in the app (its chunking,
 chunks written to a folder). Calibration: the time of every chunk (between the runner's progress
 calls) is fitted per model by non-negative least squares as ``a + T b + T k W`` (``T`` timesteps,
-``W`` the sum of ``Model.cost`` over the chunk's rows; see :mod:`experiments.app.runs`) and written
+``W`` the sum of ``Model.cost`` over the chunk's rows; see :mod:`tokensim.experiments.app.runs`) and written
 to ``experiments/cost_calibration.json``. Check: every workload runs again with another seed and its
 whole measured time (chunks, merging and writing) is compared with the calibrated estimate.
 Results go to ``benchmarks/app_estimates.md`` and ``.json`` with the machine's load. A held-out
 check (``--ready-only``, ``benchmarks/app_estimates_ready.md``) runs the first screen's ready
-comparisons (:mod:`experiments.app.ready`) at their full size, which no calibration run has.
+comparisons (:mod:`tokensim.experiments.app.ready`) at their full size, which no calibration run has.
 """
 from __future__ import annotations
 
@@ -50,12 +50,12 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from scipy.optimize import nnls  # noqa: E402
 
-from experiments import budget  # noqa: E402
-from experiments.app import runs  # noqa: E402
-from experiments.app.sweeps import default_range  # noqa: E402
-from experiments.runner import plan_chunks  # noqa: E402
-from experiments.spec import Spec, load_spec, parse_spec  # noqa: E402
-from mechanisms.core import get_model  # noqa: E402
+from tokensim.experiments import budget  # noqa: E402
+from tokensim.experiments.app import runs  # noqa: E402
+from tokensim.experiments.app.sweeps import default_range  # noqa: E402
+from tokensim.experiments.runner import plan_chunks  # noqa: E402
+from tokensim.experiments.spec import Spec, load_spec, parse_spec  # noqa: E402
+from tokensim.mechanisms.core import get_model  # noqa: E402
 
 TOLERANCE = 1.5
 MAX_SCENARIOS = 4
@@ -164,9 +164,9 @@ def check(loads, scratch: Path) -> list[dict]:
 
 def check_ready(scratch: Path) -> list[dict]:
     """The ready comparisons of the first screen, as the app runs them, against their estimates."""
-    from experiments.app.ready import ready_comparison
-    from experiments.app.scenarios import scenario_specs
-    from mechanisms.core import model_names
+    from tokensim.experiments.app.ready import ready_comparison
+    from tokensim.experiments.app.scenarios import scenario_specs
+    from tokensim.mechanisms.core import model_names
 
     results = []
     for name in model_names():

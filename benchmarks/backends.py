@@ -11,7 +11,7 @@ local
     ``--workers 2`` on the local process pool.
 dask
     ``--backend dask --workers 2``: a local cluster with tokensim's worker environment
-    (:data:`experiments.backends.WORKER_ENVIRON`, Dask's ``MALLOC_TRIM_THRESHOLD_`` unset).
+    (:data:`tokensim.experiments.backends.WORKER_ENVIRON`, Dask's ``MALLOC_TRIM_THRESHOLD_`` unset).
 dask-default
     the same cluster with Dask's own default environment (``MALLOC_TRIM_THRESHOLD_=65536``).
 dask-mmap
@@ -65,9 +65,9 @@ def child(mode: str, samples: int, timesteps: int, workers: int, check: bool) ->
 
     import pandas as pd
 
-    import experiments.backends as backends
-    from experiments.runner import run_spec
-    from experiments.spec import load_spec
+    import tokensim.experiments.backends as backends
+    from tokensim.experiments.runner import run_spec
+    from tokensim.experiments.spec import load_spec
 
     if ENVIRON.get(mode) is not None:
         backends.WORKER_ENVIRON = ENVIRON[mode]

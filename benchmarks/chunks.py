@@ -13,7 +13,7 @@ kept, because the machine is shared (the load average is recorded with every run
 compared on the process's CPU time (user + system, ``time.process_time``), which the other jobs
 on a loaded machine disturb far less than wall time; wall times are recorded too. Before timing,
 the frames of every chunk size are checked to be identical. The automatic choice
-(:func:`experiments.runner.auto_chunk_size`) is timed the same way and compared with the best size.
+(:func:`tokensim.experiments.runner.auto_chunk_size`) is timed the same way and compared with the best size.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def child(name: str, rounds: int) -> dict:
     import pandas as pd
 
     from benchmarks.run import Workload, import_model, run_tokensim
-    from experiments.runner import auto_chunk_size, plan_chunks
+    from tokensim.experiments.runner import auto_chunk_size, plan_chunks
 
     model, agents, samples, timesteps, sizes = CURVES[name]
     import_model(model)

@@ -21,7 +21,7 @@ governance
     equal booleans and counts, sums within 1e-9 relative. The attacker's best response is not in
     the kernel (see docs/scale.md for the numpy fixes listed for it).
 inflation
-    The economy step (:func:`mechanisms.inflation.economy.economy_step`, the crash scenario) on
+    The economy step (:func:`tokensim.mechanisms.inflation.economy.economy_step`, the crash scenario) on
     ``B`` samples. Reported per sample-step. Check: every output within 1e-12 relative.
 
 Timings are the minimum CPU time over ``--repeat`` interleaved calls (tokensim, compiled, tokensim,
@@ -142,7 +142,7 @@ def labeling_crowd(batch: int, n_tasks=200, per_task=5, n_workers=200, k=4, seed
 
 
 def bench_labeling(repeat: int, batches=(10, 200)) -> list[dict]:
-    from mechanisms.labeling.dawid_skene import dawid_skene
+    from tokensim.mechanisms.labeling.dawid_skene import dawid_skene
 
     out = []
     for batch in batches:
@@ -250,9 +250,9 @@ def members_compiled(rule, support_mean, spread, skew_scale, sigma, support_z, s
 
 
 def governance_inputs(rule: str, batch: int, n_community: int = 1000, n_whales: int = 20):
-    from mechanisms.core import get_model
-    from mechanisms.core.cadcad_run import Batch, Row
-    from mechanisms.governance.policies import draw_proposal
+    from tokensim.mechanisms.core import get_model
+    from tokensim.mechanisms.core.cadcad_run import Batch, Row
+    from tokensim.mechanisms.governance.policies import draw_proposal
 
     model = get_model("governance")
     point = model.schema.resolve({"rule": rule, "n_community": n_community, "n_whales": n_whales, "whale_share": 0.3})
@@ -265,8 +265,8 @@ def governance_inputs(rule: str, batch: int, n_community: int = 1000, n_whales: 
 
 def members_tokensim(params, state, draws, attacker_power):
     """tokensim's own functions for the same part of p_vote, in p_vote's order."""
-    from mechanisms.core.stats import gini, nakamoto
-    from mechanisms.governance.policies import (
+    from tokensim.mechanisms.core.stats import gini, nakamoto
+    from tokensim.mechanisms.governance.policies import (
         community_preferences,
         holder_votes,
         side_totals,
@@ -367,9 +367,9 @@ OUT_FIELDS = ("usage", "supply", "circulating", "staked", "treasury", "minted", 
 
 
 def bench_inflation(repeat: int, batches=(25, 1000)) -> list[dict]:
-    from mechanisms.core import get_model
-    from mechanisms.core.cadcad_run import Batch, Row
-    from mechanisms.inflation.economy import economy_step
+    from tokensim.mechanisms.core import get_model
+    from tokensim.mechanisms.core.cadcad_run import Batch, Row
+    from tokensim.mechanisms.inflation.economy import economy_step
 
     model = get_model("inflation")
     point = model.schema.resolve({"scenario": "crash"})

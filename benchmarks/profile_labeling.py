@@ -7,7 +7,7 @@ Run on demand (not part of pytest)::
     python benchmarks/profile_labeling.py --rule yuma --profile   # plus a cProfile of the B = 10 run
     python benchmarks/profile_labeling.py --digest                # hash of the metrics (to compare versions)
 
-Each run goes through :func:`mechanisms.core.cadcad_run.run_batches` with all samples packed in
+Each run goes through :func:`tokensim.mechanisms.core.cadcad_run.run_batches` with all samples packed in
 one batch, as ``tokensim run`` does; time per epoch is (run time - time of a 0-epoch run) / epochs,
 the best of ``--repeat`` runs.
 """
@@ -27,8 +27,8 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from mechanisms.core import get_model  # noqa: E402
-from mechanisms.core.cadcad_run import Batch, Row, run_batches  # noqa: E402
+from tokensim.mechanisms.core import get_model  # noqa: E402
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches  # noqa: E402
 
 MODEL = get_model("labeling")
 

@@ -18,7 +18,7 @@ classic
     whole workload (runs are independent and equally sized, so time is linear in runs; the
     output says so).
 tokensim
-    :func:`experiments.runner.run_spec` with the default packed layout (all rows of a chunk on one
+    :func:`tokensim.experiments.runner.run_spec` with the default packed layout (all rows of a chunk on one
     batch axis, one cadCAD run per chunk, ``deepcopy_off``), chunks written to Parquet in a
     temporary results folder exactly as ``tokensim run`` does, on ``--workers`` processes.
 floor
@@ -57,10 +57,10 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from experiments.runner import Chunk, auto_chunk_size, local_map, plan_chunks, run_spec  # noqa: E402
-from experiments.spec import Spec, parse_spec  # noqa: E402
-from mechanisms.core import Model, get_model, model_names, step  # noqa: E402
-from mechanisms.core.cadcad_run import Batch, run_batches  # noqa: E402
+from tokensim.experiments.runner import Chunk, auto_chunk_size, local_map, plan_chunks, run_spec  # noqa: E402
+from tokensim.experiments.spec import Spec, parse_spec  # noqa: E402
+from tokensim.mechanisms.core import Model, get_model, model_names, step  # noqa: E402
+from tokensim.mechanisms.core.cadcad_run import Batch, run_batches  # noqa: E402
 
 MODES = ("classic", "tokensim", "floor")
 TOY_MODULE = "tests.models.toy"
@@ -82,7 +82,7 @@ class Workload:
     points: int
     samples: int
     timesteps: int
-    chunk_size: int | None  # None: the runner's automatic choice (experiments.runner.chunk_size_for)
+    chunk_size: int | None  # None: the runner's automatic choice (tokensim.experiments.runner.chunk_size_for)
 
     def spec(self) -> Spec:
         """The workload as a validated spec."""

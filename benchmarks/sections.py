@@ -55,7 +55,7 @@ def chunks_section() -> list[str]:
              "`python benchmarks/chunks.py`: tokensim (one process, chunks written to Parquet) per chunk size, "
              "3 rounds interleaved, minimum **CPU time** of the process (wall time in brackets; the machine was "
              "shared, so wall time mostly measures the other jobs). `auto` is the runner's choice "
-             "(`experiments.runner.chunk_size_for`); the target is auto within 10% of the best measured size.", "",
+             "(`tokensim.experiments.runner.chunk_size_for`); the target is auto within 10% of the best measured size.", "",
              "| workload | seconds per chunk size: CPU (wall) | auto | best | auto / best | load (1 min) during the runs |",
              "|---|---|---:|---:|---:|---|"]
     for name, res in rec.items():

@@ -2,7 +2,7 @@
 so the runner writes each chunk to disk the moment it is done, whatever runs it.
 
 ``local`` runs chunks in this process or on a process pool. ``dask`` runs the same
-:func:`~experiments.runner.run_chunk` tasks on Dask distributed: on a local cluster of worker
+:func:`~tokensim.experiments.runner.run_chunk` tasks on Dask distributed: on a local cluster of worker
 processes that the command starts and stops, or on an existing cluster given by its scheduler
 address. Dask rather than Ray: Dask distributed is pure-Python wheels (a small optional extra,
 ``pip install "tokensim[dask]"``), while Ray is a large binary wheel that is slow to install in CI
@@ -31,7 +31,7 @@ from typing import Any, Iterator, Sequence
 
 import pandas as pd
 
-from mechanisms.core import TokensimError
+from tokensim.mechanisms.core import TokensimError
 
 from .runner import Chunk, ChunkMap, local_map, run_chunk
 
@@ -93,7 +93,7 @@ def dask_map(
 ) -> Iterator[tuple[Chunk, pd.DataFrame]]:
     """Run ``chunks`` on Dask distributed, yielding ``(chunk, frame)`` as each task finishes.
 
-    Each chunk is one task calling :func:`~experiments.runner.run_chunk`; a finished task's
+    Each chunk is one task calling :func:`~tokensim.experiments.runner.run_chunk`; a finished task's
     result is fetched and released at once, so the client holds one chunk's frame at a time.
     A cluster started here is closed when the iteration ends (also on error or interrupt).
     """

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from mechanisms.core import Model, TokensimError, get_model
+from tokensim.mechanisms.core import Model, TokensimError, get_model
 
 from .spec import Spec
 
@@ -127,7 +127,7 @@ def sample_bytes(model: Model, point: Mapping[str, Any]) -> float:
 def estimate_memory(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None, workers: int = 1) -> float:
     """Estimated peak bytes: the largest chunk's state and records, times the chunks held at once.
 
-    Chunks hold rows that share structural parameters (see :func:`experiments.runner.plan_chunks`),
+    Chunks hold rows that share structural parameters (see :func:`tokensim.experiments.runner.plan_chunks`),
     so each group of points is sized by its own largest sample and its own number of rows.
     """
     return _largest_chunk(spec, spec.points() if points is None else points)[0] * max(1, workers)

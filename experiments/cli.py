@@ -15,9 +15,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from mechanisms.core import TokensimError, get_model, model_names
-from mechanisms.core.errors import printable
-from mechanisms.core.params import params_from_pairs
+from tokensim.mechanisms.core import TokensimError, get_model, model_names
+from tokensim.mechanisms.core.errors import printable
+from tokensim.mechanisms.core.params import params_from_pairs
 
 from .storage import ADVICE, storage_error
 
@@ -96,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_comparison(args: argparse.Namespace) -> int:
-    """``tokensim run`` of a comparison spec (:mod:`experiments.comparison`): every scenario, then
+    """``tokensim run`` of a comparison spec (:mod:`tokensim.experiments.comparison`): every scenario, then
     the differences table the app shows, printed and written to ``differences.csv``."""
     import os
     from dataclasses import replace

@@ -36,8 +36,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from mechanisms.core import Model, SpecError, get_model
-from mechanisms.core.errors import TokensimError
+from tokensim.mechanisms.core import Model, SpecError, get_model
+from tokensim.mechanisms.core.errors import TokensimError
 
 from .spec import Spec, parse_spec
 from .stats import paired_difference, welch_difference

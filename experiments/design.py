@@ -2,7 +2,7 @@
 
 A grid of ``k`` values over ``d`` parameters costs ``k**d`` points; a sampled design spreads a
 fixed budget over the whole box instead, and the Sobol and Morris designs are exactly the
-samples SALib's analyzers need for a global sensitivity analysis (:mod:`experiments.sensitivity`).
+samples SALib's analyzers need for a global sensitivity analysis (:mod:`tokensim.experiments.sensitivity`).
 A spec uses a ``[design]`` table instead of ``[sweep]``::
 
     [design]
@@ -31,8 +31,8 @@ from typing import Any, Mapping, Protocol
 
 import numpy as np
 
-from mechanisms.core import ParameterError, SpecError, get_model
-from mechanisms.core.errors import shorten
+from tokensim.mechanisms.core import ParameterError, SpecError, get_model
+from tokensim.mechanisms.core.errors import shorten
 
 METHODS = ("lhs", "sobol", "morris")
 KEYS = {"method", "n", "seed", "parameters", "second_order", "num_levels"}
@@ -42,7 +42,7 @@ MAX_POINTS = 1_000_000  # parameter points of one spec, a grid's or a design's
 
 
 class SpecFields(Protocol):
-    """What this module reads of a :class:`~experiments.spec.Spec` (spec.py imports this module, not
+    """What this module reads of a :class:`~tokensim.experiments.spec.Spec` (spec.py imports this module, not
     the other way round)."""
 
     model: str

@@ -16,7 +16,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mechanisms.core import TokensimError, get_model
+from tokensim.mechanisms.core import TokensimError, get_model
 
 from .stats import grouped_intervals
 from .summary import outcomes

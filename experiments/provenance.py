@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mechanisms.core import datafiles, get_model
+from tokensim.mechanisms.core import datafiles, get_model
 
 from .spec import Spec
 

@@ -33,10 +33,10 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from mechanisms.core import Model, TokensimError, datafiles, get_model
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.core.model import model_module
-from mechanisms.core.seeding import point_key
+from tokensim.mechanisms.core import Model, TokensimError, datafiles, get_model
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.core.model import model_module
+from tokensim.mechanisms.core.seeding import point_key
 
 from .provenance import provenance
 from .spec import Spec

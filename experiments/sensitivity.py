@@ -1,8 +1,8 @@
 """Global sensitivity analysis of any metric over a Sobol or Morris design, with SALib.
 
 The result set of a spec with a ``[design]`` of method ``sobol`` or ``morris`` (see
-:mod:`experiments.design`) holds one parameter point per row of SALib's sample matrix. The
-analysis reduces each run to its outcome (:func:`experiments.summary.outcomes`: the metric's
+:mod:`tokensim.experiments.design`) holds one parameter point per row of SALib's sample matrix. The
+analysis reduces each run to its outcome (:func:`tokensim.experiments.summary.outcomes`: the metric's
 ``summary`` over time), averages the samples of each point (Monte Carlo noise that averaging
 does not remove shows up as variance no parameter explains: first-order indices then sum to less
 than one), rebuilds the sample matrix from the provenance, and calls the analyzer that matches
@@ -23,7 +23,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mechanisms.core import TokensimError, get_model
+from tokensim.mechanisms.core import TokensimError, get_model
 
 from .design import Design, parse_design
 from .figures import HEIGHT, WIDTH, caption

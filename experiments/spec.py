@@ -21,14 +21,14 @@ timesteps to run with which seed::
     fee = { start = 0.0, stop = 1.0, step = 0.25 }              # arange, stop included
 
 Optional keys: ``description``, ``claims`` (ids in seeds/claims.toml), ``chunk_size`` (samples
-per chunk; default: chosen from the model's cost and memory, :func:`experiments.runner.auto_chunk_size`), ``layout`` (``packed``, ``per_point`` or ``per_sample``),
+per chunk; default: chosen from the model's cost and memory, :func:`tokensim.experiments.runner.auto_chunk_size`), ``layout`` (``packed``, ``per_point`` or ``per_sample``),
 ``common_random_numbers`` (default false) and a ``[design]`` table for sampled designs (see
-:mod:`experiments.design`). Every error names the file, the key and what is wrong.
+:mod:`tokensim.experiments.design`). Every error names the file, the key and what is wrong.
 
 A parameter naming a data file (such as the governance model's ``balances_csv``) resolves
 relative to the spec file, like ``output``; the file must be a regular file under the spec's
 folder, the project's ``data/`` folder or the app's upload folder, and is read and checked before
-anything runs (see :mod:`mechanisms.core.datafiles`). A spec file itself is read the same safe way:
+anything runs (see :mod:`tokensim.mechanisms.core.datafiles`). A spec file itself is read the same safe way:
 a regular file of at most :data:`MAX_SPEC_BYTES` bytes of UTF-8, nested at most :data:`MAX_DEPTH`
 levels; numbers must be finite.
 """
@@ -45,8 +45,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mechanisms.core import DataFileError, ParameterError, SpecError, datafiles, get_model
-from mechanisms.core.errors import TokensimError, clip, shorten
+from tokensim.mechanisms.core import DataFileError, ParameterError, SpecError, datafiles, get_model
+from tokensim.mechanisms.core.errors import TokensimError, clip, shorten
 
 from .design import MAX_POINTS, design_points, validate_design
 
@@ -159,7 +159,7 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>", folder: Path | N
     """Validate a spec given as a mapping (already parsed from TOML/JSON or built by the app).
 
     ``folder`` is the spec file's folder: relative data-file paths resolve against it (``None``:
-    against the project's data folder; see :mod:`mechanisms.core.datafiles`).
+    against the project's data folder; see :mod:`tokensim.mechanisms.core.datafiles`).
     """
     if not isinstance(data, Mapping):
         raise SpecError(source, "", "a spec must be a table of keys")

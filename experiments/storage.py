@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mechanisms.core import TokensimError
+from tokensim.mechanisms.core import TokensimError
 
 META_KEY = b"tokensim"
 LOCK_NAME = ".lock"

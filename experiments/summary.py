@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from mechanisms.core import Model, get_model
+from tokensim.mechanisms.core import Model, get_model
 
 from .stats import grouped_intervals
 

@@ -5,6 +5,6 @@ maps model names to the module that registers them, so models are imported only 
 """
 from .core.model import register_builtin
 
-register_builtin("governance", "mechanisms.governance.model")
-register_builtin("labeling", "mechanisms.labeling.model")
-register_builtin("inflation", "mechanisms.inflation.model")
+register_builtin("governance", "tokensim.mechanisms.governance.model")
+register_builtin("labeling", "tokensim.mechanisms.labeling.model")
+register_builtin("inflation", "tokensim.mechanisms.inflation.model")

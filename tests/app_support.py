@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mechanisms.core import Model, Param
+from tokensim.mechanisms.core import Model, Param
 
 
 def write_claim_repo(root: Path) -> dict:

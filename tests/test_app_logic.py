@@ -10,19 +10,19 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from experiments import budget
-from experiments.app import claims, runs
-from experiments.app.export import figure_bytes, parquet_bytes, spec_toml
-from experiments.app.models import available_models
-from experiments.app.scenarios import Scenario, Settings, combine, differences, scenario_specs
-from experiments.stats import paired_difference as _paired, welch_difference as _welch
-from experiments.app.sweeps import numeric_axis, sweep_spec_dict
-from experiments.cli import main as cli_main
-from experiments.figures import figure
-from experiments.spec import parse_spec
-from experiments.storage import read_results
-from mechanisms.core import TokensimError, get_model
-from mechanisms.core.model import _BUILTIN
+from tokensim.experiments import budget
+from tokensim.experiments.app import claims, runs
+from tokensim.experiments.app.export import figure_bytes, parquet_bytes, spec_toml
+from tokensim.experiments.app.models import available_models
+from tokensim.experiments.app.scenarios import Scenario, Settings, combine, differences, scenario_specs
+from tokensim.experiments.stats import paired_difference as _paired, welch_difference as _welch
+from tokensim.experiments.app.sweeps import numeric_axis, sweep_spec_dict
+from tokensim.experiments.cli import main as cli_main
+from tokensim.experiments.figures import figure
+from tokensim.experiments.spec import parse_spec
+from tokensim.experiments.storage import read_results
+from tokensim.mechanisms.core import TokensimError, get_model
+from tokensim.mechanisms.core.model import _BUILTIN
 from tests.app_support import write_claim_repo
 
 TOY = get_model("toy")
@@ -69,7 +69,7 @@ def test_cache_returns_the_same_numbers_and_reports_the_hit():
 
 def test_app_chunking_gives_the_cli_numbers():
     """The app cuts runs into small chunks for progress; the numbers must not change."""
-    from experiments.runner import run_spec
+    from tokensim.experiments.runner import run_spec
 
     spec = parse_spec({"model": "toy", "seed": 2, "samples": 6, "timesteps": 5, "sweep": {"noise": [0.5, 2.0]}})
     app = runs.run_cached(spec).frame
@@ -165,7 +165,7 @@ def test_a_broken_builtin_model_is_skipped_not_fatal(monkeypatch):
 
 
 def test_claim_experiment_results_and_table(tmp_path):
-    from experiments.runner import run_spec
+    from tokensim.experiments.runner import run_spec
 
     claim = write_claim_repo(tmp_path)
     exp = claims.experiment_of(claim, tmp_path)
@@ -193,7 +193,7 @@ def test_repository_claims_load():
 
 def test_small_chunks_keep_repeated_design_points_apart():
     """A Morris design repeats points; the app's small chunks must still give every point its runs."""
-    from experiments.runner import run_spec
+    from tokensim.experiments.runner import run_spec
 
     spec = parse_spec({"model": "toy", "seed": 0, "samples": 2, "timesteps": 3, "design": {
         "method": "morris", "n": 10, "num_levels": 4,
@@ -207,7 +207,7 @@ def test_estimate_counts_the_app_chunks_and_uses_the_calibration(monkeypatch):
     spec = parse_spec({"model": "toy", "samples": 10, "timesteps": 7, "sweep": {"n_agents": [10, 20], "noise": [1.0, 2.0]}})
     monkeypatch.setattr(budget, "calibration", lambda: {"toy": {"a": 0.5, "b": 0.01, "k": 2.0}})
     chunked = runs.app_chunked(spec)
-    from experiments.runner import plan_chunks
+    from tokensim.experiments.runner import plan_chunks
 
     chunks = plan_chunks(chunked, chunked.points())
     work = sum(TOY.cost(p) for p in spec.points()) * 10
@@ -237,7 +237,7 @@ def test_partial_result_holds_the_finished_chunks_marked_partial(tmp_path, monke
     assert partial.partial and partial.done == calls[-1] < partial.total == 20
     assert partial.provenance["partial"] == f"{partial.done} of 20 samples finished"
     full = runs.run_cached(spec, folder=folder).frame
-    from experiments.runner import run_spec
+    from tokensim.experiments.runner import run_spec
 
     pd.testing.assert_frame_equal(full, run_spec(spec).frame)
     rows = partial.frame.merge(full, on=["point_id", "sample", "timestep"], suffixes=("", "_full"))
@@ -247,7 +247,7 @@ def test_partial_result_holds_the_finished_chunks_marked_partial(tmp_path, monke
 
 
 def test_default_ranges_respect_scale_and_cross_checks():
-    from experiments.app.sweeps import check_values, default_range
+    from tokensim.experiments.app.sweeps import check_values, default_range
 
     gov = get_model("governance")
     base = gov.schema.defaults()
@@ -264,7 +264,7 @@ def test_default_ranges_respect_scale_and_cross_checks():
 
 
 def test_sobol_warning_when_first_order_exceeds_total_or_intervals_are_wide():
-    from experiments.app.sweeps import sobol_warning
+    from tokensim.experiments.app.sweeps import sobol_warning
 
     good = pd.DataFrame({"parameter": ["a", "b"], "S1": [0.5, 0.3], "S1_conf": [0.03, 0.04], "ST": [0.6, 0.35],
                          "ST_conf": [0.04, 0.05]})
@@ -277,8 +277,8 @@ def test_sobol_warning_when_first_order_exceeds_total_or_intervals_are_wide():
 
 
 def test_comparison_spec_errors_name_the_key():
-    from experiments.comparison import parse_comparison
-    from mechanisms.core import SpecError
+    from tokensim.experiments.comparison import parse_comparison
+    from tokensim.mechanisms.core import SpecError
 
     base = {"model": "toy", "samples": 2, "timesteps": 3}
     with pytest.raises(SpecError, match="at least two named scenarios"):
@@ -290,7 +290,7 @@ def test_comparison_spec_errors_name_the_key():
 
 
 def test_citation_keys_differ_per_figure_and_carry_the_repository_url():
-    from experiments.figures import REPOSITORY_URL, bibtex
+    from tokensim.experiments.figures import REPOSITORY_URL, bibtex
 
     frame, prov = run_scenarios(toy_scenarios(noise=2.0))
     ts = figure(frame, prov, "supply", kind="timeseries", color="scenario")
@@ -302,7 +302,7 @@ def test_citation_keys_differ_per_figure_and_carry_the_repository_url():
 
 
 def test_charts_colour_lines_in_scenario_order_with_a_colour_blind_safe_palette_and_time_units():
-    from experiments.figures import PALETTE
+    from tokensim.experiments.figures import PALETTE
 
     names = ["zeta", "alpha", "mid", "b4", "c5", "d6"]
     defaults = TOY.schema.defaults()

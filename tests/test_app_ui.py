@@ -12,15 +12,15 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from experiments.app import runs
-from experiments.app.models import available_models
-from experiments.app.scenarios import Scenario, Settings, scenario_specs
-from experiments.app.widgets import FEW_PARAMS, use_slider
-from experiments.cli import main as cli_main
-from experiments.spec import parse_spec
-from mechanisms.core import Schema, get_model, require
-from mechanisms.core.model import _REGISTRY
-from mechanisms.core.params import group_of
+from tokensim.experiments.app import runs
+from tokensim.experiments.app.models import available_models
+from tokensim.experiments.app.scenarios import Scenario, Settings, scenario_specs
+from tokensim.experiments.app.widgets import FEW_PARAMS, use_slider
+from tokensim.experiments.cli import main as cli_main
+from tokensim.experiments.spec import parse_spec
+from tokensim.mechanisms.core import Schema, get_model, require
+from tokensim.mechanisms.core.model import _REGISTRY
+from tokensim.mechanisms.core.params import group_of
 from tests.app_support import changeable_param
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -180,7 +180,7 @@ def test_interrupted_run_asks_then_shows_partial_results_and_resumes(monkeypatch
     runs.discard(folder)
     runs.run_all(specs[:1], folder=folder)  # scenario A finished; B never started
     runs.cached_result.clear()
-    from experiments.app.scenarios import comparison_spec_dict
+    from tokensim.experiments.app.scenarios import comparison_spec_dict
 
     at.session_state["_pending_runs"] = {"toy:run_scenarios": {
         "model": "toy", "data": [comparison_spec_dict(model, scenarios, settings)], "specs": [s.to_dict() for s in specs],
@@ -280,7 +280,7 @@ def test_sessions_do_not_share_state():
 
 
 def test_session_saved_and_loaded_as_one_file(downloads):
-    from experiments.app import state
+    from tokensim.experiments.app import state
 
     at = app("toy")
     at.text_input(key="toy:s1:name").set_value("noisy").run()
@@ -320,7 +320,7 @@ def test_start_page_orients_and_opens_a_ready_comparison():
     assert_clean(at)
     assert at.radio(key="model").value == "governance"
     assert at.expander[0].label == "About this model" and at.expander[0].proto.expanded  # open on the first visit
-    from experiments.app.ready import ready_comparison
+    from tokensim.experiments.app.ready import ready_comparison
 
     ready = ready_comparison(get_model("governance"))  # the first governance claim whose spec sweeps a rule
     names = [at.text_input(key=f"governance:s{i}:name").value for i in range(at.number_input(key="governance:n_scenarios").value)]
@@ -354,9 +354,9 @@ def test_balances_csv_is_an_upload_never_a_typed_path(tmp_path, monkeypatch):
     at.multiselect(key="governance:s1:chosen:population").set_value(["balances_csv"]).run()
     assert not [t for t in at.text_input if "balances_csv" in (t.key or "")]  # no box to type a path into
     assert any(u.key == "upload:governance:s1:balances_csv" for u in at.get("file_uploader"))
-    from experiments.app.uploads import data_file
-    from mechanisms.core import get_model
-    from mechanisms.core.errors import DataFileError
+    from tokensim.experiments.app.uploads import data_file
+    from tokensim.mechanisms.core import get_model
+    from tokensim.mechanisms.core.errors import DataFileError
 
     param = get_model("governance").schema["balances_csv"]
     with pytest.raises(DataFileError, match="the uploaded file: missing column 'address'"):

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 import tests.models.toy  # noqa: F401  (registers the toy model)
-from experiments.backends import BACKENDS, chunk_map
-from experiments.cli import main
-from experiments.runner import run_spec
-from experiments.spec import parse_spec
-from experiments.storage import read_results
-from mechanisms.core import TokensimError
+from tokensim.experiments.backends import BACKENDS, chunk_map
+from tokensim.experiments.cli import main
+from tokensim.experiments.runner import run_spec
+from tokensim.experiments.spec import parse_spec
+from tokensim.experiments.storage import read_results
+from tokensim.mechanisms.core import TokensimError
 
 SPEC = {
     "model": "toy", "seed": 11, "samples": 3, "timesteps": 6, "chunk_size": 2,

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from experiments import backends
+from tokensim.experiments import backends
 
 needs_dask = pytest.mark.skipif(
     importlib.util.find_spec("distributed") is None, reason="install the extra: pip install -e \".[dask]\""

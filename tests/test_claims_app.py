@@ -1,4 +1,4 @@
-"""The app's Claims tab (experiments.app.claims.page) driven by Streamlit's AppTest: it lists every
+"""The app's Claims tab (tokensim.experiments.app.claims.page) driven by Streamlit's AppTest: it lists every
 claim, checks one with the engine on a button press, then shows its computed verdict and figures."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from experiments.app import claims
+from tokensim.experiments.app import claims
 from tests.test_claims_engine import toy_root
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

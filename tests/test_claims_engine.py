@@ -9,22 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.claims import engine
-from experiments.claims.criteria import (
+from tokensim.experiments.claims import engine
+from tokensim.experiments.claims.criteria import (
     ClaimError,
     load_claims,
     parse_claim,
     parse_claims,
 )
-from experiments.claims.engine import Settings, check_claim
-from experiments.claims.report import (
+from tokensim.experiments.claims.engine import Settings, check_claim
+from tokensim.experiments.claims.report import (
     FINDINGS_BEGIN,
     FINDINGS_END,
     claims_markdown,
     findings_table,
 )
-from experiments.claims.verdict import Results, count_state, decide
-from experiments.cli import main
+from tokensim.experiments.claims.verdict import Results, count_state, decide
+from tokensim.experiments.cli import main
 from tests.models import toy_assumed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,8 +118,8 @@ def test_criteria_errors_name_claim_and_key(change, key):
 
 
 def test_shipped_claims_parse_and_fit_their_experiments():
-    from experiments.claims.criteria import check_against
-    from experiments.spec import load_spec
+    from tokensim.experiments.claims.criteria import check_against
+    from tokensim.experiments.spec import load_spec
 
     claims = load_claims(REPO / "seeds" / "claims.toml")
     assert len(claims) == len(tomllib.loads((REPO / "seeds" / "claims.toml").read_text())["claim"])
@@ -177,8 +177,8 @@ def test_robustness_finds_the_known_flip_on_the_toy_model(tmp_path):
 def test_robustness_is_reported_not_faked_without_plausible_ranges(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from mechanisms.core import Schema, get_model
-    from mechanisms.core.model import _REGISTRY
+    from tokensim.mechanisms.core import Schema, get_model
+    from tokensim.mechanisms.core.model import _REGISTRY
 
     toy = get_model("toy")  # the toy model with no plausible range marked, registered for this test only
     unmarked = Schema(tuple(replace(p, plausible=None) for p in toy.schema), toy.schema.checks)

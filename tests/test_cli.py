@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from experiments.cli import main
-from experiments.storage import read_results
+from tokensim.experiments.cli import main
+from tokensim.experiments.storage import read_results
 
 SPEC = """
 model = "toy"
@@ -73,6 +73,6 @@ def test_bad_override_names_parameter_value_and_range(spec_path, capsys):
 
 
 def test_console_script_runs_as_a_process(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "run", str(tmp_path / "x.toml")],
+    proc = subprocess.run([sys.executable, "-m", "tokensim.experiments.cli", "run", str(tmp_path / "x.toml")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.core import Param, ParameterError, Schema, require
-from mechanisms.core.params import params_from_pairs
+from tokensim.mechanisms.core import Param, ParameterError, Schema, require
+from tokensim.mechanisms.core.params import params_from_pairs
 
 SCHEMA = Schema(
     (

@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.core.seeding import BatchRNG, point_key, sample_generator
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.core.seeding import BatchRNG, point_key, sample_generator
 from tests.models.toy import MODEL
 
 KEYS = ["point_id", "sample", "timestep"]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mechanisms.core.stats import gini, gini_nakamoto, nakamoto
+from tokensim.mechanisms.core.stats import gini, gini_nakamoto, nakamoto
 
 
 def test_hand_computed_values():

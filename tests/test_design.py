@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import tests.models.toy  # noqa: F401  (registers the toy model)
-from experiments.spec import parse_spec
-from mechanisms.core import SpecError
+from tokensim.experiments.spec import parse_spec
+from tokensim.mechanisms.core import SpecError
 
 PARAMS = {
     "emission": {"low": 10.0, "high": 200.0},

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.figures import figure
-from mechanisms.core import TokensimError
+from tokensim.experiments.figures import figure
+from tokensim.mechanisms.core import TokensimError
 
 
 def results(swept_values):

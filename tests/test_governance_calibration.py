@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.spec import load_spec
+from tokensim.experiments.spec import load_spec
 from tests.test_governance_model import MODEL, last, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def test_turnout_is_unit_free_across_supply_and_community_size():
     community of 100 or of 100,000 (before, at N = 100,000 the mean wallet held 6.5 tokens against a cost of 10)."""
     import numpy as np
 
-    from mechanisms.governance.state import turnout_probability
+    from tokensim.mechanisms.governance.state import turnout_probability
 
     params = {"base_turnout": np.array([0.3]), "participation_cost": np.array([50.0]),
               "mean_wallet_value": np.array([1000.0])}

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.governance.voting import (
+from tokensim.mechanisms.governance.voting import (
     RULES,
     conviction_after,
     conviction_pass_share,

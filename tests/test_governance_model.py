@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.spec import load_spec
-from mechanisms.core import DataFileError, ParameterError, get_model
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.governance.borrowing import BORROW_RULES
-from mechanisms.governance.policies import p_vote
-from mechanisms.governance.state import initial_state
-from mechanisms.governance.voting import PERSONHOOD_RULES, RULES
+from tokensim.experiments.spec import load_spec
+from tokensim.mechanisms.core import DataFileError, ParameterError, get_model
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.governance.borrowing import BORROW_RULES
+from tokensim.mechanisms.governance.policies import p_vote
+from tokensim.mechanisms.governance.state import initial_state
+from tokensim.mechanisms.governance.voting import PERSONHOOD_RULES, RULES
 
 MODEL = get_model("governance")
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +306,7 @@ def test_declared_state_is_exactly_the_state_produced_and_every_parameter_has_a_
 def test_captions_name_every_setting_left_at_its_default():
     """The quickstart's old caption said "other parameters at defaults" and hid a 5% Sybil attacker: a caption
     now lists each setting the spec neither fixes nor sweeps, with its value."""
-    from experiments.figures import caption
+    from tokensim.experiments.figures import caption
 
     provenance = {"model": "governance", "model_version": MODEL.version, "spec": {"fixed": {"n_whales": 3}},
                   "swept": ["rule", "whale_share"], "samples": 2, "timesteps": 4, "seed": 1,

@@ -1,4 +1,4 @@
-"""Pure voting arithmetic and the Sybil best response (mechanisms.governance.voting / .sybil)."""
+"""Pure voting arithmetic and the Sybil best response (tokensim.mechanisms.governance.voting / .sybil)."""
 import math
 
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.governance.borrowing import tokens_to_borrow
-from mechanisms.governance.holders import lognormal_sigma, pareto_alpha
-from mechanisms.governance.sybil import (
+from tokensim.mechanisms.governance.borrowing import tokens_to_borrow
+from tokensim.mechanisms.governance.holders import lognormal_sigma, pareto_alpha
+from tokensim.mechanisms.governance.sybil import (
     attacker_power_each,
     best_purchase,
     expected_uses,
@@ -17,7 +17,7 @@ from mechanisms.governance.sybil import (
     purchase_grid,
     realised_passes,
 )
-from mechanisms.governance.voting import (
+from tokensim.mechanisms.governance.voting import (
     decide,
     delegate_stake,
     identity_power,

@@ -17,12 +17,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import budget, storage
-from experiments.backends import DASK_PREFIX, remove_stale_dask_folders
-from experiments.cli import main
-from experiments.runner import plan_chunks
-from experiments.spec import load_spec, parse_spec
-from mechanisms.core import get_model
+from tokensim.experiments import budget, storage
+from tokensim.experiments.backends import DASK_PREFIX, remove_stale_dask_folders
+from tokensim.experiments.cli import main
+from tokensim.experiments.runner import plan_chunks
+from tokensim.experiments.spec import load_spec, parse_spec
+from tokensim.mechanisms.core import get_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CSV = ROOT / "tests" / "data" / "governance_balances.csv"
@@ -37,7 +37,7 @@ output = "out"
 emission = [1.0, 2.0]
 """
 # Runs the CLI in a fresh interpreter with the toy model registered.
-CLI = "import sys, tests.models.toy; from experiments.cli import main; sys.exit(main(sys.argv[1:]))"
+CLI = "import sys, tests.models.toy; from tokensim.experiments.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def cli_error(argv, capsys) -> str:
@@ -197,8 +197,8 @@ def test_bad_csv_errors_name_spec_file_key_and_row(tmp_path, capsys, content, me
 
 
 def test_csv_row_and_size_caps(tmp_path, monkeypatch, capsys):
-    from mechanisms.core import datafiles
-    from mechanisms.governance import holders
+    from tokensim.mechanisms.core import datafiles
+    from tokensim.mechanisms.governance import holders
 
     monkeypatch.setattr(holders, "MAX_HOLDERS", 50)
     (tmp_path / "balances.csv").write_bytes(SAMPLE_CSV.read_bytes())  # 60 holders
@@ -208,8 +208,8 @@ def test_csv_row_and_size_caps(tmp_path, monkeypatch, capsys):
 
 
 def test_upload_entry_point_takes_bytes(tmp_path, monkeypatch):
-    from mechanisms.core import datafiles
-    from mechanisms.governance.holders import balances_from_bytes
+    from tokensim.mechanisms.core import datafiles
+    from tokensim.mechanisms.governance.holders import balances_from_bytes
 
     monkeypatch.setenv("TOKENSIM_UPLOAD_DIR", str(tmp_path / "uploads"))
     data = SAMPLE_CSV.read_bytes()
@@ -239,7 +239,7 @@ def test_cli_refuses_costly_runs_unless_forced(tmp_path, capsys, monkeypatch):
 
 
 def test_learning_controller_training_is_counted(tmp_path, monkeypatch):
-    from mechanisms.inflation import tuning_cache
+    from tokensim.mechanisms.inflation import tuning_cache
 
     monkeypatch.setenv("TOKENSIM_CACHE_DIR", str(tmp_path))  # nothing tuned yet: training is still to come
     monkeypatch.setattr(tuning_cache, "_MEMORY", {})
@@ -260,12 +260,12 @@ def test_workers_are_bounded_by_the_cpus(tmp_path, capsys, argv):
 
 
 def test_memory_error_is_one_line(tmp_path, capsys, monkeypatch):
-    import experiments.runner
+    import tokensim.experiments.runner
 
     def boom(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(experiments.runner, "run_spec", boom)
+    monkeypatch.setattr(tokensim.experiments.runner, "run_spec", boom)
     assert "out of memory; reduce chunk_size" in cli_error(["run", str(write(tmp_path, TOY)), "--quiet"], capsys)
 
 
@@ -306,7 +306,7 @@ def test_failed_write_leaves_no_temp_file_and_is_one_line(tmp_path, capsys, monk
 
 
 def test_full_disk_while_plotting_is_one_line(tmp_path, capsys, monkeypatch):
-    import experiments.figures
+    import tokensim.experiments.figures
 
     path = write(tmp_path, TOY)
     assert main(["run", str(path), "--quiet"]) == 0
@@ -314,7 +314,7 @@ def test_full_disk_while_plotting_is_one_line(tmp_path, capsys, monkeypatch):
     def full(chart, stem, formats):
         raise OSError(errno.ENOSPC, "No space left on device", str(stem))
 
-    monkeypatch.setattr(experiments.figures, "save_figure", full)
+    monkeypatch.setattr(tokensim.experiments.figures, "save_figure", full)
     err = cli_error(["plot", str(tmp_path / "out"), "--metric", "supply"], capsys)
     assert "cannot write" in err and "the disk is full" in err
 
@@ -329,13 +329,13 @@ def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path):
 
 
 def test_read_only_output_fails_before_computing(tmp_path, capsys, monkeypatch):
-    import experiments.runner
+    import tokensim.experiments.runner
 
     def read_only(self, *args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
     path = write(tmp_path, TOY)
-    monkeypatch.setattr(experiments.runner, "run_chunk", lambda chunk: pytest.fail("computed a chunk"))
+    monkeypatch.setattr(tokensim.experiments.runner, "run_chunk", lambda chunk: pytest.fail("computed a chunk"))
     monkeypatch.setattr(Path, "write_text", read_only)
     err = cli_error(["run", str(path), "--quiet"], capsys)
     assert "Read-only file system (the file system is read-only; choose another --output)" in err
@@ -436,8 +436,8 @@ def test_interrupted_dask_run_removes_its_temporary_folder(tmp_path, monkeypatch
     pytest.importorskip("distributed")
     import tempfile
 
-    from experiments.backends import dask_map
-    from experiments.runner import plan_chunks
+    from tokensim.experiments.backends import dask_map
+    from tokensim.experiments.runner import plan_chunks
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     spec = parse_spec({"model": "toy", "samples": 2, "timesteps": 2, "chunk_size": 1, "fixed": {"n_agents": 5}})

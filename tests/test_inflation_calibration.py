@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mechanisms.core import get_model
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.inflation.calibration import AI_AGENT_CRASH, ai_agent_drawdowns, cosmos_hub
-from mechanisms.inflation.controllers import cosmos_next_rate
+from tokensim.mechanisms.core import get_model
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.inflation.calibration import AI_AGENT_CRASH, ai_agent_drawdowns, cosmos_hub
+from tokensim.mechanisms.inflation.controllers import cosmos_next_rate
 
 MODEL = get_model("inflation")
 TOLERANCE = 0.05  # absolute, in drawdown (share of the pre-crash price)

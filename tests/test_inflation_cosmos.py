@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mechanisms.inflation.controllers import cosmos_next_rate
+from tokensim.mechanisms.inflation.controllers import cosmos_next_rate
 
 RATE_CHANGE, INFL_MAX, INFL_MIN, GOAL, BLOCKS = 0.13, 0.20, 0.07, 0.67, 6_311_520
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.core import get_model
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.inflation import controllers
-from mechanisms.inflation.metrics import recovery
+from tokensim.mechanisms.core import get_model
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.inflation import controllers
+from tokensim.mechanisms.inflation.metrics import recovery
 
 MODEL = get_model("inflation")
 
@@ -91,7 +91,7 @@ def test_foreseen_fall_is_zero_without_an_edge_or_a_crash():
 
 
 def test_governance_vote_counts_tokens_with_governance_tally(monkeypatch):
-    # The vote is decided by mechanisms.governance's tally and decide: replace the tally with one
+    # The vote is decided by tokensim.mechanisms.governance's tally and decide: replace the tally with one
     # that reports no yes tokens and no proposal passes.
     base = {"policy": "governance", "scenario": "crash", "shock_day": 5, "n_holders": 40}
     frame = run(base, steps=70)

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.core import ParameterError, get_model
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.inflation.params import POLICIES, SCENARIOS
+from tokensim.mechanisms.core import ParameterError, get_model
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.inflation.params import POLICIES, SCENARIOS
 
 MODEL = get_model("inflation")
 FAST_TUNING = {"tune_iterations": 2, "tune_population": 6, "tune_seeds": 2, "tune_days": 60}
@@ -147,7 +147,7 @@ def test_properties_over_parameter_space(policy, sell, scenario, rate, staking, 
 @settings(max_examples=10, deadline=None)
 @given(bonded=st.floats(0.0, 1.0), goal=st.floats(0.05, 0.95), start=st.floats(0.07, 0.2))
 def test_cosmos_moves_toward_goal(bonded, goal, start):
-    from mechanisms.inflation.controllers import cosmos_next_rate
+    from tokensim.mechanisms.inflation.controllers import cosmos_next_rate
 
     new = cosmos_next_rate(np.array([start]), np.array([bonded]), goal, 0.13, 0.07, 0.20, 365)[0]
     assert 0.07 <= new <= 0.20

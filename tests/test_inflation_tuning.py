@@ -1,5 +1,5 @@
 """Tuning the adaptive policies: the same optimiser and budget for every policy, training seeds and
-scenarios kept apart from evaluation, rollouts through mechanisms.core.step, and the disk cache."""
+scenarios kept apart from evaluation, rollouts through tokensim.mechanisms.core.step, and the disk cache."""
 from __future__ import annotations
 
 import importlib.util
@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.stats import paired_difference
-from mechanisms.core import get_model, step
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.core.seeding import BatchRNG, sample_generator
-from mechanisms.inflation import tuning, tuning_cache
-from mechanisms.inflation.blocks import BLOCKS
-from mechanisms.inflation.state import base_state
+from tokensim.experiments.stats import paired_difference
+from tokensim.mechanisms.core import get_model, step
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.core.seeding import BatchRNG, sample_generator
+from tokensim.mechanisms.inflation import tuning, tuning_cache
+from tokensim.mechanisms.inflation.blocks import BLOCKS
+from tokensim.mechanisms.inflation.state import base_state
 
 MODEL = get_model("inflation")
 SMALL = {"tune_iterations": 2, "tune_population": 6, "tune_seeds": 2, "tune_days": 40}
@@ -121,9 +121,9 @@ def test_cache_is_shared_across_processes_with_identical_numbers(private_cache):
     p = point(policy="learning")
     script = (
         "import json, sys\n"
-        "from mechanisms.core import get_model\n"
-        "from mechanisms.core.cadcad_run import Batch, Row, run_batches\n"
-        "from mechanisms.inflation import tuning\n"
+        "from tokensim.mechanisms.core import get_model\n"
+        "from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches\n"
+        "from tokensim.mechanisms.inflation import tuning\n"
         "m = get_model('inflation')\n"
         "p = m.schema.resolve(json.loads(sys.argv[1]))\n"
         "print(json.dumps([repr(float(x)) for x in tuning.tuned_vector(p)]))\n"
@@ -177,9 +177,9 @@ def test_setup_cost_counts_training_until_it_is_cached():
 def test_dask_workers_share_the_tuning_cache_and_match_a_local_run(private_cache, tmp_path):
     from distributed import LocalCluster
 
-    from experiments.backends import chunk_map
-    from experiments.runner import run_spec
-    from experiments.spec import parse_spec
+    from tokensim.experiments.backends import chunk_map
+    from tokensim.experiments.runner import run_spec
+    from tokensim.experiments.spec import parse_spec
 
     spec = parse_spec({"model": "inflation", "seed": 3, "samples": 4, "timesteps": 20, "chunk_size": 2,
                        "fixed": {**SMALL, "scenario": "crash", "shock_day": 5}, "sweep": {"policy": ["pid", "learning"]}})
@@ -196,9 +196,9 @@ def test_dask_workers_share_the_tuning_cache_and_match_a_local_run(private_cache
 
 
 def test_the_apps_cost_estimate_includes_tuning_once_per_point(monkeypatch):
-    from experiments import budget
-    from experiments.app.runs import estimate_cost
-    from experiments.spec import parse_spec
+    from tokensim.experiments import budget
+    from tokensim.experiments.app.runs import estimate_cost
+    from tokensim.experiments.spec import parse_spec
 
     monkeypatch.setattr(budget, "calibration", lambda: {})  # a = b = 0, k = 1: cost x timesteps x samples
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.core import get_model, step
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.labeling.metrics import COPYCAT, HONEST, LAZY, min_emission_for_target
-from mechanisms.labeling.policies import (
+from tokensim.mechanisms.core import get_model, step
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.labeling.metrics import COPYCAT, HONEST, LAZY, min_emission_for_target
+from tokensim.mechanisms.labeling.policies import (
     ai_answers,
     answer,
     assign_labelers,
@@ -23,8 +23,8 @@ from mechanisms.labeling.policies import (
     p_label_and_pay,
     validator_funded,
 )
-from mechanisms.labeling.rewards import RULES
-from mechanisms.labeling.stake import PUBLISHED, honest_stake_profile
+from tokensim.mechanisms.labeling.rewards import RULES
+from tokensim.mechanisms.labeling.stake import PUBLISHED, honest_stake_profile
 
 MODEL = get_model("labeling")
 SMALL = {"n_labelers": 40, "n_tasks": 30, "labels_per_task": 3, "n_validators": 4, "ds_iterations": 3}
@@ -201,7 +201,7 @@ def test_min_emission_per_sample_searches_each_sample_on_its_own_draws():
     runs = pd.DataFrame({"reward_rule": ["gold"] * 6, "sample": [0, 0, 0, 1, 1, 1],
                          "emission": [1000.0, 2000.0, 3000.0] * 2,
                          "relative_accuracy": [0.8, 0.9, 1.0, 0.95, 0.99, 1.0]})
-    from mechanisms.labeling.metrics import min_emission_per_sample
+    from tokensim.mechanisms.labeling.metrics import min_emission_per_sample
     out = min_emission_per_sample(runs, 0.9).set_index("sample")["min_emission"]
     assert out[0] == pytest.approx(2000.0) and out[1] == pytest.approx(1000.0)
 
@@ -209,7 +209,7 @@ def test_min_emission_per_sample_searches_each_sample_on_its_own_draws():
 def test_copiers_copy_the_consensus_revealed_commit_reveal_delay_epochs_late():
     # every honest validator copies; the history holds one-hot consensus on labelers 1, 2, 3
     # (newest first): with delay 2 the copied weights are the oldest, so only labeler 3 is paid
-    from mechanisms.labeling.policies import draw_validation, yuma_pay
+    from tokensim.mechanisms.labeling.policies import draw_validation, yuma_pay
     params, state = epoch_state(samples=1, reward_rule="yuma", n_labelers=10, n_tasks=4, labels_per_task=2,
                                 n_validators=4, commit_reveal_delay=2, initial_participation=1.0)
     history = np.zeros((1, 3, 10))

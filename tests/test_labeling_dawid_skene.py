@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.labeling.dawid_skene import dawid_skene, majority_vote, vote_counts
+from tokensim.mechanisms.labeling.dawid_skene import dawid_skene, majority_vote, vote_counts
 
 # 8 tasks, 3 answers each from 4 workers, 3 classes
 LABELS = np.array([[0, 0, 1], [1, 1, 1], [2, 2, 0], [0, 1, 0], [2, 2, 2], [1, 0, 1], [0, 0, 0], [2, 1, 2]])
@@ -181,7 +181,7 @@ def test_tasks_that_would_underflow_take_the_log_space_posterior():
     # Confusion entries of 1e-30 and 15 answers per task: every likelihood is 1e-450, zero in
     # probability space. Those tasks get exactly the log-space posterior; the other tasks (entries
     # of 0.2 to 0.8) stay in probability space.
-    from mechanisms.labeling.dawid_skene import UNDERFLOW, _e_step, answered_cells
+    from tokensim.mechanisms.labeling.dawid_skene import UNDERFLOW, _e_step, answered_cells
 
     rng = np.random.default_rng(0)
     k, per_task, n_tasks, n_workers = 3, 15, 6, 20

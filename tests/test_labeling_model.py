@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.core import ParameterError, get_model
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.labeling.model import conservation_laws
-from mechanisms.labeling.rewards import RULES
+from tokensim.mechanisms.core import ParameterError, get_model
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.labeling.model import conservation_laws
+from tokensim.mechanisms.labeling.rewards import RULES
 
 MODEL = get_model("labeling")
 SMALL = {"n_labelers": 40, "n_tasks": 30, "labels_per_task": 3, "n_validators": 4, "ds_iterations": 3}

@@ -9,11 +9,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.core import get_model
-from mechanisms.core.cadcad_run import Batch, Row
-from mechanisms.labeling.metrics import HONEST, LAZY_CONSTANT, LAZY_RANDOM
-from mechanisms.labeling.policies import answer, assign_labelers, draw_answer_noise, draw_tasks, p_label_and_pay
-from mechanisms.labeling.rewards import (
+from tokensim.mechanisms.core import get_model
+from tokensim.mechanisms.core.cadcad_run import Batch, Row
+from tokensim.mechanisms.labeling.metrics import HONEST, LAZY_CONSTANT, LAZY_RANDOM
+from tokensim.mechanisms.labeling.policies import answer, assign_labelers, draw_answer_noise, draw_tasks, p_label_and_pay
+from tokensim.mechanisms.labeling.rewards import (
     peer_prediction_payments,
     peer_prediction_scores,
     slash,

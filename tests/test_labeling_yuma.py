@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechanisms.labeling.yuma import VARIANTS, stake_weighted_median, yuma_epoch
+from tokensim.mechanisms.labeling.yuma import VARIANTS, stake_weighted_median, yuma_epoch
 
 # Two validators, three miners. Stake 60/40 -> S = (0.6, 0.4).
 # Validator 0 (honest) splits its weight over miners 0 and 1; validator 1 (a cabal) also puts

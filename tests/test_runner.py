@@ -4,11 +4,11 @@ import json
 import pandas as pd
 import pytest
 
-from experiments.backends import chunk_map
-from experiments.runner import plan_chunks, run_spec
-from experiments.spec import parse_spec
-from experiments.storage import read_results
-from mechanisms.core import TokensimError
+from tokensim.experiments.backends import chunk_map
+from tokensim.experiments.runner import plan_chunks, run_spec
+from tokensim.experiments.spec import parse_spec
+from tokensim.experiments.storage import read_results
+from tokensim.mechanisms.core import TokensimError
 
 
 def test_results_are_tidy_with_swept_columns_and_provenance(toy_spec_dict, tmp_path):

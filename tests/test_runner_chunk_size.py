@@ -8,8 +8,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from experiments import runner
-from experiments.runner import (
+from tokensim.experiments import runner
+from tokensim.experiments.runner import (
     MAX_AUTO_CHUNK,
     auto_chunk_size,
     chunk_size_for,
@@ -17,8 +17,8 @@ from experiments.runner import (
     run_spec,
     state_bytes,
 )
-from experiments.spec import parse_spec
-from mechanisms.core import get_model
+from tokensim.experiments.spec import parse_spec
+from tokensim.mechanisms.core import get_model
 
 TOY = get_model("toy")
 

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 import tests.models.toy  # noqa: F401  (registers the toy model)
-from experiments.cli import main
-from experiments.design import Design, values_of
-from experiments.runner import run_spec
-from experiments.sensitivity import analyze, sensitivity_table
-from experiments.spec import parse_spec
-from mechanisms.core import TokensimError, get_model
+from tokensim.experiments.cli import main
+from tokensim.experiments.design import Design, values_of
+from tokensim.experiments.runner import run_spec
+from tokensim.experiments.sensitivity import analyze, sensitivity_table
+from tokensim.experiments.spec import parse_spec
+from tokensim.mechanisms.core import TokensimError, get_model
 
 
 def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

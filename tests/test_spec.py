@@ -1,8 +1,8 @@
 """Spec files: valid ones expand to the right points; bad ones name the file, the key and the problem."""
 import pytest
 
-from experiments.spec import load_spec, parse_spec
-from mechanisms.core import SpecError
+from tokensim.experiments.spec import load_spec, parse_spec
+from tokensim.mechanisms.core import SpecError
 
 
 def write(tmp_path, text, name="spec.toml"):

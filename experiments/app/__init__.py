@@ -6,14 +6,14 @@
   session saved and loaded as one file.
 - :mod:`.runpanel`: estimate, Run button, progress with Cancel, partial results and resume.
 - :mod:`.runs`: calibrated cost estimate and limit, runs that keep their chunks, a result cache.
-- :mod:`.scenarios`: named scenarios as a comparison spec (:mod:`experiments.comparison`).
+- :mod:`.scenarios`: named scenarios as a comparison spec (:mod:`tokensim.experiments.comparison`).
 - :mod:`.sweeps`: sweeps and designs as specs, default ranges that respect each parameter's scale
   and the model's cross-parameter checks, the Sobol convergence warning.
 - :mod:`.pagekit`: the pieces the sweep and sensitivity pages share (grouped parameter pickers).
 - :mod:`.widgets`: Streamlit inputs generated from a model's parameter schema, export panels.
 - :mod:`.uploads`: data files uploaded for data-file parameters.
 - :mod:`.ready`: the first screen's ready comparisons, from the claims.
-- :mod:`.charts`: the trade-off scatter (the other charts come from :mod:`experiments.figures`).
+- :mod:`.charts`: the trade-off scatter (the other charts come from :mod:`tokensim.experiments.figures`).
 - :mod:`.export`: figure files, CSV/Parquet bytes and "copy as spec" TOML.
 - :mod:`.claims`: the claims of ``seeds/claims.toml`` with their specs and stored results, and
   the Claims page.

@@ -1,5 +1,5 @@
 """The trade-off scatter of two metrics over a sweep (the other charts are
-:mod:`experiments.figures`' own, shared with ``tokensim plot``)."""
+:mod:`tokensim.experiments.figures`' own, shared with ``tokensim plot``)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import altair as alt
 import pandas as pd
 
-from mechanisms.core import get_model
+from tokensim.mechanisms.core import get_model
 
 from ..figures import HEIGHT, PALETTE, WIDTH, _label, _param_label, _wrap, caption  # as in every other figure
 from ..stats import grouped_intervals

@@ -1,7 +1,7 @@
 """The app's Claims tab: computed verdicts from the claims engine, and each claim's experiment.
 
 :func:`page` renders the whole tab from the records ``tokensim claims check`` stores
-(:mod:`experiments.claims`): every claim's verdict with the numbers and 95% intervals that decided
+(:mod:`tokensim.experiments.claims`): every claim's verdict with the numbers and 95% intervals that decided
 it, its robustness, its figures with exports, and a button that checks the claim (running only
 what is missing). The helpers below it locate a claim's experiment spec and summarise the spec's
 own results (``tokensim run``) per parameter point; ``VERDICT_NOTE`` belongs to the older,
@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from mechanisms.core import get_model
-from mechanisms.core.errors import TokensimError
+from tokensim.mechanisms.core import get_model
+from tokensim.mechanisms.core.errors import TokensimError
 
 from ..spec import RESULT_KEYS, Spec, load_spec
 from ..summary import outcomes, summary_table

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from mechanisms.core import Model
-from mechanisms.core.params import GROUPS
+from tokensim.mechanisms.core import Model
+from tokensim.mechanisms.core.params import GROUPS
 
 from .runs import COST_LIMIT
 from .scenarios import Scenario, Settings
@@ -80,7 +80,7 @@ def scenarios(model: Model) -> list[Scenario]:
 def set_scenarios(model: Model, scenarios: list[Scenario], settings: Settings) -> None:
     """Make ``model`` current with these scenarios and run settings (call from a callback, before
     the widgets are drawn): what the first screen's "ready comparison" buttons do."""
-    from mechanisms.core.params import group_of
+    from tokensim.mechanisms.core.params import group_of
 
     from .state import forget
 
@@ -113,7 +113,7 @@ def header(model: Model) -> None:
     with st.expander("About this model", expanded=model.name not in seen):
         st.markdown(model.description)
         st.markdown("**Parameters**")
-        from mechanisms.core.params import group_of
+        from tokensim.mechanisms.core.params import group_of
 
         table = pd.DataFrame(model.schema.table())
         table.insert(1, "group", [group_of(p) for p in model.schema])

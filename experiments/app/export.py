@@ -1,6 +1,6 @@
 """Bytes for the app's download buttons: figures, data and "copy as spec" TOML.
 
-Figures go through :func:`experiments.figures.save_figure` (the function ``tokensim plot``
+Figures go through :func:`tokensim.experiments.figures.save_figure` (the function ``tokensim plot``
 uses) into a temporary folder, so a downloaded file is byte for byte what the CLI writes for the
 same chart. Parquet files carry the provenance in their schema, as the runner writes them, so
 ``tokensim plot`` can read a downloaded result set.

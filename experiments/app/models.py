@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from typing import Iterable
 
-from mechanisms.core import Model, get_model, model_names
+from tokensim.mechanisms.core import Model, get_model, model_names
 
 
 def import_model_modules(modules: Iterable[str]) -> None:

@@ -6,9 +6,9 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import streamlit as st
 
-from mechanisms.core import Model, Param
-from mechanisms.core.errors import TokensimError
-from mechanisms.core.params import GROUPS, group_of
+from tokensim.mechanisms.core import Model, Param
+from tokensim.mechanisms.core.errors import TokensimError
+from tokensim.mechanisms.core.params import GROUPS, group_of
 
 from ..spec import parse_spec
 from .runpanel import run_button

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mechanisms.core import Model
+from tokensim.mechanisms.core import Model
 
 from .claims import experiment_of, load_claims
 from .runs import COST_LIMIT, estimate_cost

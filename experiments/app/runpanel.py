@@ -23,8 +23,8 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mechanisms.core import Model
-from mechanisms.core.errors import TokensimError
+from tokensim.mechanisms.core import Model
+from tokensim.mechanisms.core.errors import TokensimError
 
 from ..spec import Spec, parse_spec
 from . import state

@@ -1,6 +1,6 @@
 """Running specs from the app: estimated cost and its limit, progress, partial runs and a cache.
 
-The cost of a spec is estimated by :func:`experiments.budget.estimate_cost`, the CLI's estimate
+The cost of a spec is estimated by :func:`tokensim.experiments.budget.estimate_cost`, the CLI's estimate
 (fitted to the runner's own chunk timings, training included), applied to the chunks the app cuts a
 run into (:func:`app_chunked`). The app refuses a run above :data:`COST_LIMIT` seconds (environment
 variable ``TOKENSIM_APP_COST_LIMIT`` overrides it) and says how far samples or timesteps must come down.
@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
-from mechanisms.core import get_model
+from tokensim.mechanisms.core import get_model
 
 from .. import budget
 from ..budget import CostLimitError  # noqa: F401  (the app raises and catches it)
@@ -72,7 +72,7 @@ def estimate_cost(spec: Spec, points: Sequence[Mapping[str, Any]] | None = None)
     points = spec.points() if points is None else points
     return budget.estimate_cost(app_chunked(spec, points), points)
 def check_cost(specs: Sequence[Spec], limit: float = COST_LIMIT) -> float:
-    """Total estimated cost of ``specs`` as the app runs them (:func:`experiments.budget.check_cost`
+    """Total estimated cost of ``specs`` as the app runs them (:func:`tokensim.experiments.budget.check_cost`
     at the app's limit)."""
     return budget.check_cost([app_chunked(s) for s in specs], limit, "Larger runs belong on the command line: copy the spec and use `tokensim run`.")
 

@@ -1,6 +1,6 @@
 """Named scenarios of the app: each is a full parameter set of one model.
 
-A comparison of scenarios is written as one comparison spec (:mod:`experiments.comparison`) that
+A comparison of scenarios is written as one comparison spec (:mod:`tokensim.experiments.comparison`) that
 ``tokensim run`` accepts; each scenario runs as its own single-point spec. With common random
 numbers (the default in the app) sample ``i`` of every scenario uses the same random streams, so
 scenarios are compared under the same luck and differences are paired.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping, Sequence
 
-from mechanisms.core import Model
+from tokensim.mechanisms.core import Model
 
 from ..comparison import check_names, combine, comparison_data, differences, parse_comparison  # noqa: F401 - used by pages
 from ..spec import Spec

@@ -7,8 +7,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from mechanisms.core import Model, Param
-from mechanisms.core.errors import ParameterError, TokensimError
+from tokensim.mechanisms.core import Model, Param
+from tokensim.mechanisms.core.errors import ParameterError, TokensimError
 
 from .scenarios import Settings, spec_dict
 
@@ -197,7 +197,7 @@ def design_spec_dict(
     settings: Settings, base_name: str, num_levels: int = 4,
 ) -> dict[str, Any]:
     """The spec (as plain data) of a sampled design for a sensitivity analysis
-    (:mod:`experiments.design`); ``bounds`` maps each parameter to ``(low, high, log)``."""
+    (:mod:`tokensim.experiments.design`); ``bounds`` maps each parameter to ``(low, high, log)``."""
     for name, (low, high, log) in bounds.items():
         space = np.geomspace if log and low > 0 else np.linspace
         values = [float(v) for v in space(low, high, 9)]

@@ -3,14 +3,14 @@ name the app chooses.
 
 The app never opens a path a user typed: a data-file parameter (a ``Param`` with a ``loader``,
 today governance's ``balances_csv``) gets a size-capped ``st.file_uploader``; :func:`data_file`
-stores the bytes with :func:`mechanisms.core.datafiles.save_upload` (under their hash, in the upload
+stores the bytes with :func:`tokensim.mechanisms.core.datafiles.save_upload` (under their hash, in the upload
 folder the data-file rules allow) and runs the parameter's loader on them before the path is used.
 """
 from __future__ import annotations
 
-from mechanisms.core import Param
-from mechanisms.core.datafiles import save_upload
-from mechanisms.core.errors import DataFileError, clip
+from tokensim.mechanisms.core import Param
+from tokensim.mechanisms.core.datafiles import save_upload
+from tokensim.mechanisms.core.errors import DataFileError, clip
 
 MAX_UPLOAD_BYTES = 16 * 2**20
 

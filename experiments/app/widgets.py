@@ -2,7 +2,7 @@
 the progress panel (bar and Cancel) of a run.
 
 Every input takes its label, unit, bounds, default and help text from the model's
-:class:`~mechanisms.core.params.Param`; nothing here repeats a default or a range. Widget keys
+:class:`~tokensim.mechanisms.core.params.Param`; nothing here repeats a default or a range. Widget keys
 carry the model name and a prefix, so each session (``st.session_state`` is per browser session)
 keeps its own values for each model and scenario.
 """
@@ -16,9 +16,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from mechanisms.core import Model, Param
-from mechanisms.core.errors import TokensimError
-from mechanisms.core.params import GROUPS, group_of
+from tokensim.mechanisms.core import Model, Param
+from tokensim.mechanisms.core.errors import TokensimError
+from tokensim.mechanisms.core.params import GROUPS, group_of
 
 from ..figures import FORMATS, bibtex, caption
 from .export import MIME, csv_bytes, figure_bytes, parquet_bytes, slug, spec_toml

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from mechanisms.core import TokensimError
+from tokensim.mechanisms.core import TokensimError
 
 from .criteria import Claim, load_claims
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mechanisms.core import TokensimError
+from tokensim.mechanisms.core import TokensimError
 
 OPS = ("<", "<=", ">", ">=")
 COMBINE = ("all", "any")
@@ -345,7 +345,7 @@ def check_against(claim: Claim, spec, source: str = "<claims>") -> None:
     experiment's points; ``range`` and ``among`` must name swept parameters; the selection of each
     condition must not be empty.
     """
-    from mechanisms.core import get_model
+    from tokensim.mechanisms.core import get_model
 
     model = get_model(spec.model)
     schema = model.schema

@@ -1,11 +1,11 @@
 """Check a claim end to end: run its experiment, decide, add samples while undecided, test robustness.
 
 ``check_claim`` runs the claim's spec (every point, its ``samples``), decides the verdict
-(:mod:`experiments.claims.verdict`), and while the verdict is inconclusive runs more samples
+(:mod:`tokensim.experiments.claims.verdict`), and while the verdict is inconclusive runs more samples
 (new sample indices) at the points the criteria read: each round goes to
 ``max(2n, samples needed)``, up to the cap (the claim's ``max_samples``, default
 ``CAP_FACTOR`` x the spec's samples). Then the robustness analysis
-(:mod:`experiments.claims.robustness`) re-decides the verdict across the assumed parameters,
+(:mod:`tokensim.experiments.claims.robustness`) re-decides the verdict across the assumed parameters,
 on the deciding points only and with ``Settings.ensemble_samples`` samples per point, within a
 compute budget per claim (``Settings.budget``, in the models' estimated seconds): the ensemble
 shrinks to fit it and the Morris screen is skipped when not even one trajectory fits; the record
@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from mechanisms.core import get_model
+from tokensim.mechanisms.core import get_model
 
 from ..provenance import git_commit, package_version
 from ..spec import Spec, load_spec

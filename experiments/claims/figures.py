@@ -24,7 +24,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from mechanisms.core import get_model
+from tokensim.mechanisms.core import get_model
 
 from ..stats import grouped_intervals
 

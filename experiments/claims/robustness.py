@@ -4,7 +4,7 @@ The parameters screened are the claim's ``robustness`` list, or by default every
 model schema marks ``basis="assumed"`` with a ``plausible`` range that the experiment does not
 sweep. A model with none gets no robustness analysis, and the record says so.
 
-1. Morris screen (SALib, through :mod:`experiments.design` and :mod:`experiments.sensitivity`):
+1. Morris screen (SALib, through :mod:`tokensim.experiments.design` and :mod:`tokensim.experiments.sensitivity`):
    ``trajectories x (d + 1)`` points over the plausible box; at each the verdict is re-decided on
    the claim's deciding points and reduced to a *score*: the standardized margin of the criterion
    that decided the base verdict (per point ``margin / sd per run``, clipped to +-10, then the
@@ -43,7 +43,7 @@ Evaluate = Callable[[Sequence[Mapping[str, Any]]], list[dict[str, Any]]]
 
 def screened_parameters(claim: Claim, spec) -> tuple[list[str], str]:
     """The assumed parameters to screen and, when there are none, why."""
-    from mechanisms.core import get_model
+    from tokensim.mechanisms.core import get_model
 
     schema = get_model(spec.model).schema
     if claim.robustness is not None:
@@ -94,7 +94,7 @@ def analyse(claim: Claim, spec, base_verdict: str, evaluate: Evaluate, trajector
     rest (none: the screen is skipped and the ensemble spans every screened parameter); fewer
     than ``MIN_ENSEMBLE`` affordable points and robustness is not assessed, saying why.
     """
-    from mechanisms.core import get_model
+    from tokensim.mechanisms.core import get_model
 
     from ..sensitivity import analyze
 

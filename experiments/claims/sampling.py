@@ -3,7 +3,7 @@
 The claims engine asks for rows the runner would not run on its own: more samples (new sample
 indices ``n .. m-1``) at the points a verdict reads, and the same points under other values of
 the assumed parameters (robustness ensembles). Rows are cut into chunks by
-:func:`experiments.runner.plan_chunks`, so a chunk's id is the runner's content hash; each
+:func:`tokensim.experiments.runner.plan_chunks`, so a chunk's id is the runner's content hash; each
 finished chunk is written at once (atomically) to the experiment's chunk store, as its per-run
 outcomes (one row per point and sample, a column per metric: what verdicts read), so an
 interrupted check resumes where it stopped and claims that share an experiment share its chunks.
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from mechanisms.core import get_model
+from tokensim.mechanisms.core import get_model
 
 from ..runner import Chunk, _with_swept_columns, local_map, plan_chunks
 from ..spec import Spec
@@ -86,7 +86,7 @@ def job_rows(jobs: Sequence[Job]) -> int:
 
 
 def results_of(spec: Spec, points: Sequence[Mapping[str, Any]], frame: pd.DataFrame) -> Results:
-    """Wrap per-run outcomes of ``spec`` for :func:`experiments.claims.verdict.decide`."""
+    """Wrap per-run outcomes of ``spec`` for :func:`tokensim.experiments.claims.verdict.decide`."""
     model = get_model(spec.model)
     frame = frame.sort_values(["point_id", "sample"], kind="stable").reset_index(drop=True)
     return Results(frame, list(points), spec.swept_names(), {m.name: m.bounds for m in model.metrics},

@@ -11,9 +11,9 @@ false when fewer than k parts can still become true.
 
 Verdict: *supported* when ``supports`` is true and ``refutes`` is not; *refuted* when ``refutes``
 is true; *inconclusive* otherwise, with an estimate of the samples per point that would decide it
-(:func:`experiments.stats.samples_needed` on the undecided points, assuming their spread stays).
+(:func:`tokensim.experiments.stats.samples_needed` on the undecided points, assuming their spread stays).
 
-All intervals come from :mod:`experiments.stats`: ``mean_interval`` (clipped to the metric's
+All intervals come from :mod:`tokensim.experiments.stats`: ``mean_interval`` (clipped to the metric's
 bounds), ``paired_difference`` under common random numbers (samples matched by index) and
 ``welch_difference`` otherwise.
 """

@@ -7,7 +7,7 @@ model, the variable or parameter, and what to change; an empty list means the ch
 
 The checks run the model for a few timesteps at its defaults, with two samples, and once more for
 each alternative value of every choice or bool parameter (the *configurations*), through
-:func:`mechanisms.core.step` (cadCAD's semantics) and through the runner's cadCAD path:
+:func:`tokensim.mechanisms.core.step` (cadCAD's semantics) and through the runner's cadCAD path:
 
 ``params_marked``     every parameter has a basis; calibrated ones a source (an existing data
                       file when it names one under ``data/``); assumed numeric ones a plausible range
@@ -255,7 +255,7 @@ def check_state_updated(model: Model) -> list[str]:
                             f"or drop constant=True")
         elif not v.constant and v.name not in updated:
             problems.append(f"{where}: state '{v.name}' has no state update in any block; add one "
-                            f"(mechanisms.core.updates.take('{v.name}') stores a policy's value), declare it "
+                            f"(tokensim.mechanisms.core.updates.take('{v.name}') stores a policy's value), declare it "
                             f"StateVar(..., constant=True) if initial_state sets it once per run, or drop the variable")
 
     def checked(registered: str, fn: Callable) -> Callable:

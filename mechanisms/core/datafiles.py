@@ -17,7 +17,7 @@ server path the user did not give, hang on a pipe, or fill memory:
 The app uploads bytes (``st.file_uploader``): :func:`save_upload` stores them, size-capped, under a
 name made of their hash in the upload folder, and the returned path goes into the spec like any
 other. :func:`read_csv` parses bytes, so a model's parser can validate an upload before it is saved.
-Every problem raises :class:`~mechanisms.core.errors.DataFileError` naming the file and the issue.
+Every problem raises :class:`~tokensim.mechanisms.core.errors.DataFileError` naming the file and the issue.
 """
 from __future__ import annotations
 

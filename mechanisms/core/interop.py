@@ -1,7 +1,7 @@
 """A tokensim model as plain cadCAD: initial state, partial state update blocks and a sim config.
 
 tokensim runs a model's blocks with a leading batch axis, ``(B,)`` arrays for non-structural
-parameters and a :class:`~mechanisms.core.seeding.BatchRNG` in ``params["rng"]``. A cadCAD user
+parameters and a :class:`~tokensim.mechanisms.core.seeding.BatchRNG` in ``params["rng"]``. A cadCAD user
 wants the classic form instead: one sample per run, scalar parameters, cadCAD's own ``N`` for Monte
 Carlo runs. :func:`to_cadcad` wraps the model's functions so that cadCAD 0.5.3 runs them as they
 are:

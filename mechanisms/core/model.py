@@ -1,17 +1,17 @@
 """What a model is, and the registry that finds models by name.
 
-A :class:`Model` bundles a parameter :class:`~mechanisms.core.params.Schema`, a function that
+A :class:`Model` bundles a parameter :class:`~tokensim.mechanisms.core.params.Schema`, a function that
 builds the initial batched state, cadCAD partial state update blocks, and the per-sample metrics
 it records each timestep. State variables are numpy arrays with a leading batch axis ``B``; the
 metrics are state variables of shape ``(B,)``. Variables named in ``agent_state`` hold
 agent-level arrays; the runner keeps them only for the current timestep (see
-:mod:`mechanisms.core.cadcad_run`), so memory does not grow with the number of timesteps.
+:mod:`tokensim.mechanisms.core.cadcad_run`), so memory does not grow with the number of timesteps.
 
 Functions in ``blocks`` follow cadCAD's signatures with a trailing ``*args`` (cadCAD hands
 ``additional_objs`` to them in some modes): policies ``(params, substep, history, state, *args)``
 and state updates ``(params, substep, history, state, policy_input, *args)``. They must be pure:
 never modify an input array, always return new ones. ``params`` holds structural parameters as
-scalars, the others as ``(B,)`` arrays, and the batch's :class:`~mechanisms.core.seeding.BatchRNG`
+scalars, the others as ``(B,)`` arrays, and the batch's :class:`~tokensim.mechanisms.core.seeding.BatchRNG`
 under ``params["rng"]``.
 
 Models are found by name in three places: the built-ins of :mod:`mechanisms`, models registered
@@ -103,7 +103,7 @@ class Model:
     calibrates its own count of work by a measured constant, so costs compare across models; the
     app multiplies it by samples, timesteps and points to refuse runs that would take too long.
     ``setup_cost`` is the one-off seconds a parameter point costs before its samples run (e.g.
-    tuning a controller; 0 once that is cached), added once per point by :mod:`experiments.budget`.
+    tuning a controller; 0 once that is cached), added once per point by :mod:`tokensim.experiments.budget`.
 
     ``time_unit`` names what one timestep is (``"day"``, ``"epoch"``, ``"proposal"``), for the
     time axis of figures.
@@ -115,7 +115,7 @@ class Model:
     parameters (as cadCAD sees them) and a state after any timestep, it returns a mapping from a
     one-line statement of each law (``"minted = balances + burned"``) to a ``(B,)`` boolean array
     that is true for the samples where the law holds. The contract suite
-    (:mod:`mechanisms.core.contract`) checks it at every timestep; the runner does not call it.
+    (:mod:`tokensim.mechanisms.core.contract`) checks it at every timestep; the runner does not call it.
     """
 
     name: str

@@ -56,8 +56,8 @@ class Param:
     such as a data file path (the model validates its content; it is never evaluated).
     ``structural`` is forced on for ``choice``, ``bool`` and ``text`` parameters. A ``text``
     parameter with a ``loader`` names a data file: specs resolve it relative to the spec file and
-    check it with :mod:`mechanisms.core.datafiles`, the loader (``loader(path)`` reads and validates
-    the file, raising :class:`~mechanisms.core.errors.DataFileError`) is called before any run,
+    check it with :mod:`tokensim.mechanisms.core.datafiles`, the loader (``loader(path)`` reads and validates
+    the file, raising :class:`~tokensim.mechanisms.core.errors.DataFileError`) is called before any run,
     and the file's content hash goes into the chunk ids; an empty value means "no file".
 
     ``basis`` says where the default comes from: ``"calibrated"`` (then ``source`` names the

@@ -12,7 +12,7 @@ heavy tails. Balances are then scaled so the community holds exactly its share o
 
 Real balances come from a CSV with columns ``address,balance`` read with pandas as text and
 converted explicitly; nothing in the file is evaluated. Any problem raises
-:class:`~mechanisms.core.errors.DataFileError` naming the file, the row or column and the issue.
+:class:`~tokensim.mechanisms.core.errors.DataFileError` naming the file, the row or column and the issue.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from mechanisms.core import DataFileError, datafiles
-from mechanisms.core.errors import shorten
+from tokensim.mechanisms.core import DataFileError, datafiles
+from tokensim.mechanisms.core.errors import shorten
 
 TOP = 0.01  # the calibration fraction: the richest 1%
 MAX_HOLDERS = 1_000_100  # rows of a balances CSV: n_community's upper bound plus n_whales'
@@ -44,7 +44,7 @@ def pareto_alpha(top_share: np.ndarray) -> np.ndarray:
 def community_balances(dist: str, top_share: np.ndarray, total: np.ndarray, n: int, rng) -> np.ndarray:
     """``(B, n)`` balances drawn from ``dist`` and scaled so row ``b`` sums to ``total[b]``.
 
-    ``rng`` is a :class:`~mechanisms.core.seeding.BatchRNG`; one standard draw per wallet.
+    ``rng`` is a :class:`~tokensim.mechanisms.core.seeding.BatchRNG`; one standard draw per wallet.
     """
     if dist == "lognormal":
         raw = np.exp(lognormal_sigma(top_share)[:, None] * rng.normal(size=n))
@@ -59,7 +59,7 @@ def community_balances(dist: str, top_share: np.ndarray, total: np.ndarray, n: i
 def load_balances(path: str) -> np.ndarray:
     """Balances from a CSV of ``address,balance``, largest first (a read-only cached copy).
 
-    Read through :mod:`mechanisms.core.datafiles` (regular files only, size- and row-capped)."""
+    Read through :mod:`tokensim.mechanisms.core.datafiles` (regular files only, size- and row-capped)."""
     return _load_balances(*datafiles.file_key(path))
 
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mechanisms.core import Metric
-from mechanisms.core.stats import gini_nakamoto
+from tokensim.mechanisms.core import Metric
+from tokensim.mechanisms.core.stats import gini_nakamoto
 
 COUNTERS = (
     "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",

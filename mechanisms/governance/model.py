@@ -20,7 +20,7 @@ add to counters, slash, pay fees, spend voice credits; (2) ``metrics``: running 
 """
 from __future__ import annotations
 
-from mechanisms.core import Model, register
+from tokensim.mechanisms.core import Model, register
 
 from .holders import load_balances
 from .metrics import METRICS

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mechanisms.core import Param, Schema, require
+from tokensim.mechanisms.core import Param, Schema, require
 
 from .holders import load_balances
 from .voting import CREDIT_BASES, RULES

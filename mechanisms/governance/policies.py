@@ -14,9 +14,9 @@ Per proposal, per sample:
    for the currency value ``v`` of its stake (see :func:`.state.turnout_probability`). Under the ``delegated`` rule delegators' tokens are voted by their delegate,
    and a delegate holding delegated tokens always votes.
 4. The attacker sees everyone else's tally, picks its number of identities by best response
-   (:mod:`mechanisms.governance.sybil`) and votes against the community.
+   (:mod:`tokensim.mechanisms.governance.sybil`) and votes against the community.
 5. The outcome, and the outcomes without the whales and without the attacker (to attribute vetoes
-   and flips), by :func:`mechanisms.governance.voting.decide`.
+   and flips), by :func:`tokensim.mechanisms.governance.voting.decide`.
 
 Utility is per person, not per token: the community's will is that of its members. Whales and the
 attacker are outside the community whose welfare is measured.

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from mechanisms.core import DataFileError, StateVar
-from mechanisms.core.seeding import BatchRNG
+from tokensim.mechanisms.core import DataFileError, StateVar
+from tokensim.mechanisms.core.seeding import BatchRNG
 
 from .holders import community_balances, load_balances
 from .metrics import COUNTERS, METRICS, rates

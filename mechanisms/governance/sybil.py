@@ -169,7 +169,7 @@ def split_weights(tokens, k, n, rule, power_of) -> tuple[np.ndarray, np.ndarray]
     Tokens are ``tokens * (n / k)``, so all ``k`` identities together hold exactly ``tokens``:
     ``n * (tokens / k)`` can round above the unsplit balance and let a split cross a veto or
     quorum line that the whole balance does not. ``power_of(tokens)`` is the power of one
-    identity holding ``tokens`` (see :func:`mechanisms.governance.policies.power_function`).
+    identity holding ``tokens`` (see :func:`tokensim.mechanisms.governance.policies.power_function`).
     Under the linear rules power follows the tokens; under the per-person rules
     (``PERSONHOOD_RULES``) each identity counts on its own.
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core.updates import take
+from tokensim.mechanisms.core.updates import take
 
 from .metrics import COUNTERS, RATES
 

@@ -1,4 +1,4 @@
 """AI-adjusted inflation: emission policies for a proof-of-stake token under demand shocks.
 
-Importing :mod:`mechanisms.inflation.model` registers the ``inflation`` model.
+Importing :mod:`tokensim.mechanisms.inflation.model` registers the ``inflation`` model.
 """

@@ -1,11 +1,11 @@
 """The inflation model's cadCAD partial state update blocks, in the order cadCAD runs them.
 
 Kept apart from :mod:`.model` (registration) so that the tuner (:mod:`.tuning`) can roll the very
-same blocks forward with :func:`mechanisms.core.step` without importing the registered model.
+same blocks forward with :func:`tokensim.mechanisms.core.step` without importing the registered model.
 """
 from __future__ import annotations
 
-from mechanisms.core.updates import updates_for
+from tokensim.mechanisms.core.updates import updates_for
 
 from .policies import p_economy, p_emission_policy, p_metrics
 

@@ -19,7 +19,7 @@ tuner's rollouts (:mod:`.tuning`) run the same code.
    (``team_lead_days > 0``) it sees the demand shock that many days early: it meets at once when
    it foresees a fall of more than 10% and adds ``team_edge_gain`` times the foreseen fall.
 5. ``governance``: every ``gov_vote_days`` a proposal to move the rate toward the staking target
-   is put to a token vote counted with :mod:`mechanisms.governance`'s turnout, delegation, tally
+   is put to a token vote counted with :mod:`tokensim.mechanisms.governance`'s turnout, delegation, tally
    and decision functions (see :func:`_vote`), effective ``gov_delay`` days later.
 6. ``learning``: a linear policy over observed features (see :func:`features`).
 
@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core.seeding import BatchRNG
-from mechanisms.governance.state import turnout_probability
-from mechanisms.governance.voting import decide, delegate_stake, tally
+from tokensim.mechanisms.core.seeding import BatchRNG
+from tokensim.mechanisms.governance.state import turnout_probability
+from tokensim.mechanisms.governance.voting import decide, delegate_stake, tally
 
 from .economy import DAYS_PER_YEAR
 from .scenarios import shock_multiplier
@@ -165,7 +165,7 @@ def _team(p, s, noise):
 
 
 def _vote(p, s, vote_seed):
-    """Pass or reject the day's proposal with :mod:`mechanisms.governance`'s tally (one row each).
+    """Pass or reject the day's proposal with :mod:`tokensim.mechanisms.governance`'s tally (one row each).
 
     The proposal moves the rate by ``gov_sensitivity`` times the staking gap, at most ``gov_max_step``.
     Every holder wishes the rate moved by that much plus a bias (stakers up, others down) and

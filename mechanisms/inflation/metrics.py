@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import Metric
+from tokensim.mechanisms.core import Metric
 
 from .economy import DAYS_PER_YEAR
 

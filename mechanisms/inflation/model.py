@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import Model, register
+from tokensim.mechanisms.core import Model, register
 
 from .blocks import BLOCKS
 from .metrics import METRICS

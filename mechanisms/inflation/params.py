@@ -1,4 +1,4 @@
-"""Parameters of the inflation model: one :class:`~mechanisms.core.params.Schema`.
+"""Parameters of the inflation model: one :class:`~tokensim.mechanisms.core.params.Schema`.
 
 Rates are annual fractions (0.07 = 7% a year) unless the unit says otherwise; one timestep is one
 day. Parameters are grouped by concern: the policy and scenario choices, the token economy (supply,
@@ -11,7 +11,7 @@ the plausible range the claims engine varies) or ``setting`` (a choice of the ex
 """
 from __future__ import annotations
 
-from mechanisms.core import Param, Schema, require
+from tokensim.mechanisms.core import Param, Schema, require
 
 POLICIES = ("fixed", "cosmos", "pid", "team", "governance", "learning")
 SCENARIOS = ("steady", "bull", "crash")

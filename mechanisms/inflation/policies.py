@@ -1,6 +1,6 @@
 """cadCAD policies of the inflation model: thin wrappers that draw the day's randomness from the
 batch's generators and call the pure step functions (:mod:`.controllers`, :mod:`.economy`,
-:mod:`.metrics`); the tuner (:mod:`.tuning`) runs these same blocks with ``mechanisms.core.step``."""
+:mod:`.metrics`); the tuner (:mod:`.tuning`) runs these same blocks with ``tokensim.mechanisms.core.step``."""
 from __future__ import annotations
 
 from .controllers import controller_noise, controller_step

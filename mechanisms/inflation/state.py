@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import StateVar
-from mechanisms.governance.state import delegation
+from tokensim.mechanisms.core import StateVar
+from tokensim.mechanisms.governance.state import delegation
 
 from .controllers import N_FEATURES, default_vector
 from .metrics import initial_metrics
@@ -46,7 +46,7 @@ def holder_state(p, rng) -> dict[str, np.ndarray]:
 
     The first ``n_whales`` holders are validators holding ``whale_share`` of the voting tokens (and
     always staking); the others hold lognormal balances, stake with probability
-    ``initial_staking_ratio`` and delegate their votes as in :mod:`mechanisms.governance`
+    ``initial_staking_ratio`` and delegate their votes as in :mod:`tokensim.mechanisms.governance`
     (``delegation``: each delegates with probability ``gov_delegation_share`` to one of the
     ``gov_n_delegates`` largest community wallets). Stakes are in tokens of the initial supply.
     """
@@ -66,7 +66,7 @@ def holder_state(p, rng) -> dict[str, np.ndarray]:
 
 def base_state(params, rng) -> dict[str, np.ndarray]:
     """The initial state of a batch with the policies' untuned parameter vectors
-    (:func:`mechanisms.inflation.model.initial_state` puts the tuned ones in)."""
+    (:func:`tokensim.mechanisms.inflation.model.initial_state` puts the tuned ones in)."""
     state = {**economy_state(params, len(rng)), **holder_state(params, rng)}
     state["policy_vector"] = np.stack([default_vector(row) for row in batch_rows(params, len(rng))])
     return state

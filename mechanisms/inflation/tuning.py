@@ -22,7 +22,7 @@ crash in 21 days from day 90; the scenario settings of the evaluated point (``sc
 ``bull_*``, ``shock_*``) do not enter training, so a bull run and crashes of other depths and
 speeds are shocks the tuner never saw.
 
-Rollouts run the model's own blocks with :func:`mechanisms.core.step`. Tuned vectors are cached in
+Rollouts run the model's own blocks with :func:`tokensim.mechanisms.core.step`. Tuned vectors are cached in
 memory and on disk (:mod:`.tuning_cache`), keyed by everything that determines them.
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mechanisms.core import step
-from mechanisms.core.seeding import BatchRNG
+from tokensim.mechanisms.core import step
+from tokensim.mechanisms.core.seeding import BatchRNG
 
 from .blocks import BLOCKS
 from .controllers import N_FEATURES, VECTOR
@@ -142,7 +142,7 @@ def cadcad_params(p, size: int, rng: BatchRNG) -> dict:
 
 
 def rollout(p, vectors: np.ndarray, generators, days: int) -> dict[str, np.ndarray]:
-    """Run the model's blocks (:data:`.blocks.BLOCKS`) for ``days`` days with :func:`mechanisms.core.step`.
+    """Run the model's blocks (:data:`.blocks.BLOCKS`) for ``days`` days with :func:`tokensim.mechanisms.core.step`.
 
     ``vectors`` is ``(C, N_FEATURES)``; every candidate meets each of the ``G`` generators'
     economies, row ``c * G + g``. Returns the final state.

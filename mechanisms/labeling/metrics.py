@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import Metric
+from tokensim.mechanisms.core import Metric
 
 HONEST, LAZY_CONSTANT, LAZY_RANDOM, CARTEL, SYBIL, COPYCAT, AI = 0, 1, 2, 3, 4, 5, 6
 INDEPENDENT = (HONEST, LAZY_CONSTANT, LAZY_RANDOM, AI)  # may switch strategy by imitation
@@ -99,7 +99,7 @@ def group_share(amounts: np.ndarray, mask: np.ndarray, extra: np.ndarray | float
 def masked_gini(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Gini coefficient of ``values`` over the entries where ``mask`` is True, per row.
 
-    Same sorted-rank formula as :func:`mechanisms.core.stats.gini`, restricted to the masked
+    Same sorted-rank formula as :func:`tokensim.mechanisms.core.stats.gini`, restricted to the masked
     entries (masked-out entries are sorted to the end and given zero weight).
     """
     n = mask.sum(axis=1)

@@ -1,6 +1,6 @@
 """Registration of the data-labeling rewards model (``labeling``).
 
-Two blocks per epoch: (1) label and pay, (2) adapt. See :mod:`mechanisms.labeling` for what is
+Two blocks per epoch: (1) label and pay, (2) adapt. See :mod:`tokensim.mechanisms.labeling` for what is
 modelled and why; :mod:`.state` declares every state variable, :mod:`.metrics` computes every
 metric.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import Model, register
-from mechanisms.core.updates import updates_for
+from tokensim.mechanisms.core import Model, register
+from tokensim.mechanisms.core.updates import updates_for
 
 from . import __doc__ as FAMILY_DOC
 from . import updates as u

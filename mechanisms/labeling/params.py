@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mechanisms.core import Param, Schema, require
+from tokensim.mechanisms.core import Param, Schema, require
 
 from .rewards import RULES
 from .stake import DISTRIBUTIONS

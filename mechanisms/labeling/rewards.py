@@ -26,7 +26,7 @@ pool is then split in proportion to the scores (:func:`split_pool`). The rules:
     scores share the pool; a negative score is a fine at the same price per point, taken from
     stake and burned, so the expected payment is linear in the expected score.
 ``yuma``
-    Bittensor's validator consensus (:mod:`mechanisms.labeling.yuma`): validators audit a share
+    Bittensor's validator consensus (:mod:`tokensim.mechanisms.labeling.yuma`): validators audit a share
     of tasks (at a cost) or copy last epoch's consensus, and set weights; Yuma consensus turns them
     into labeler incentive and validator dividends. See :func:`audit_agreement`.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import BatchRNG, StateVar
+from tokensim.mechanisms.core import BatchRNG, StateVar
 
 from .metrics import (
     AI,

@@ -4,8 +4,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mechanisms.core import Param, Schema, StateVar
-from mechanisms.core.contract import ADVISORY, CHECKS, check_model
+from tokensim.mechanisms.core import Param, Schema, StateVar
+from tokensim.mechanisms.core.contract import ADVISORY, CHECKS, check_model
 from tests.models import toy
 
 GOOD = toy.MODEL

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from mechanisms.core import get_model
+from tokensim.mechanisms.core import get_model
 from tests.golden.regenerate import GOLDEN, REGENERATE, compute, golden_path, quick_spec, spec_names
 
 

@@ -6,9 +6,9 @@ import pytest
 from cadCAD.configuration import Experiment
 from cadCAD.engine import ExecutionContext, ExecutionMode, Executor
 
-from mechanisms.core import get_model, model_names
-from mechanisms.core.cadcad_run import Batch, Row, run_batches
-from mechanisms.core.interop import to_cadcad
+from tokensim.mechanisms.core import get_model, model_names
+from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
+from tokensim.mechanisms.core.interop import to_cadcad
 
 T, N, SEED = 4, 3, 77
 

@@ -1,15 +1,15 @@
 """The mechanism contract, run over every registered model: built-ins, the toy model and plugins.
 
 One test per (model, check); a failure lists each problem as a sentence saying what to fix. The
-checks themselves live in :mod:`mechanisms.core.contract` (a plugin author runs them with
+checks themselves live in :mod:`tokensim.mechanisms.core.contract` (a plugin author runs them with
 ``check_model``); ``test_checks.py`` proves each check catches the defect it is named for.
 """
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mechanisms.core import get_model, model_names
-from mechanisms.core.contract import CHECKS, check_invariants
+from tokensim.mechanisms.core import get_model, model_names
+from tokensim.mechanisms.core.contract import CHECKS, check_invariants
 
 @pytest.mark.parametrize(("name", "check"), [pytest.param(n, c, id=f"{n}-{c}") for n in model_names() for c in CHECKS])
 def test_contract(name, check):

@@ -105,7 +105,7 @@ def test_the_installed_wheel_works_beside_decoy_experiments_and_mechanisms(wheel
 
 
 def test_tokensim_app_starts_streamlit_on_the_app_beside_the_packages(monkeypatch):
-    from experiments.cli import main
+    from tokensim.experiments.cli import main
 
     calls = []
     monkeypatch.setattr("subprocess.call", lambda argv: calls.append(argv) or 0)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.storage import read_results
+from tokensim.experiments.storage import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,8 +25,8 @@ PLUGIN = '''
 """A plugin model for tokensim: a decaying stock topped up by noisy inflows."""
 import numpy as np
 
-from mechanisms.core import Metric, Model, Param, Schema, StateVar
-from mechanisms.core.updates import updates_for
+from tokensim.mechanisms.core import Metric, Model, Param, Schema, StateVar
+from tokensim.mechanisms.core.updates import updates_for
 
 SCHEMA = Schema((
     Param("n_pools", 4, "number of pools", kind="int", low=1, high=1000, structural=True, basis="setting"),
@@ -84,7 +84,7 @@ def plugin_path(tmp_path_factory) -> Path:
 
 def _cli(plugin_path: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(plugin_path)])}
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "tokensim.experiments.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -115,9 +115,9 @@ def test_a_plugin_runs_alike_in_process_on_worker_processes_and_on_dask(plugin_p
 
 
 def test_the_app_offers_a_plugin_and_it_passes_the_contract(plugin_path, monkeypatch):
-    from experiments.app.models import available_models
-    from mechanisms.core import get_model
-    from mechanisms.core.contract import CHECKS, check_model
+    from tokensim.experiments.app.models import available_models
+    from tokensim.mechanisms.core import get_model
+    from tokensim.mechanisms.core.contract import CHECKS, check_model
 
     monkeypatch.syspath_prepend(str(plugin_path))
     models, skipped = available_models()
@@ -126,7 +126,7 @@ def test_the_app_offers_a_plugin_and_it_passes_the_contract(plugin_path, monkeyp
 
 
 def test_a_broken_plugin_is_reported_by_name(tmp_path, monkeypatch):
-    from mechanisms.core import TokensimError, get_model
+    from tokensim.mechanisms.core import TokensimError, get_model
 
     info = tmp_path / "broken-0.1.dist-info"
     info.mkdir()
@@ -141,8 +141,8 @@ def test_a_broken_plugin_is_reported_by_name(tmp_path, monkeypatch):
 
 
 def test_a_plugin_cannot_take_a_built_in_name(tmp_path, monkeypatch):
-    from mechanisms.core import get_model
-    from mechanisms.core.model import plugin_entry_points
+    from tokensim.mechanisms.core import get_model
+    from tokensim.mechanisms.core.model import plugin_entry_points
 
     info = tmp_path / "impostor-0.1.dist-info"
     info.mkdir()

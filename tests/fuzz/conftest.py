@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import pytest
 from hypothesis import HealthCheck, settings
 
-from experiments import budget
-from experiments.cli import main
+from tokensim.experiments import budget
+from tokensim.experiments.cli import main
 
 # Deterministic (the same examples in every run, so CI is reproducible) and quick: the whole
 # suite stays within about a minute. TOKENSIM_FUZZ_EXAMPLES=2000 (and TOKENSIM_FUZZ_RANDOM=1 for

@@ -11,8 +11,8 @@ import tomli_w
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mechanisms.core import DataFileError, ParameterError, get_model, model_names
-from mechanisms.governance.holders import balances_from_bytes
+from tokensim.mechanisms.core import DataFileError, ParameterError, get_model, model_names
+from tokensim.mechanisms.governance.holders import balances_from_bytes
 
 from .conftest import FUZZ, no_hang, run_cli
 
@@ -241,10 +241,10 @@ widget_numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(
 @example(param=get_model("governance").schema["n_community"], start=2, stop=math.inf, num=5, log=True, samples=1, name="a")
 @example(param=get_model("toy").schema["emission"], start=-math.inf, stop=3.0, num=5, log=False, samples=1, name="a")
 def test_app_sweep_and_scenario_builders(param, start, stop, num, log, samples, name):
-    from experiments.app.scenarios import Scenario, Settings, scenario_specs
-    from experiments.app.sweeps import numeric_axis, sweep_spec_dict
-    from experiments.spec import parse_spec
-    from mechanisms.core import TokensimError
+    from tokensim.experiments.app.scenarios import Scenario, Settings, scenario_specs
+    from tokensim.experiments.app.sweeps import numeric_axis, sweep_spec_dict
+    from tokensim.experiments.spec import parse_spec
+    from tokensim.mechanisms.core import TokensimError
 
     model = next(get_model(m) for m in model_names() if param in get_model(m).schema.params)
     settings = Settings(samples=samples, timesteps=2, seed=0)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.cli import main
+from tokensim.experiments.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = "import sys, tests.models.toy; from experiments.cli import main; sys.exit(main(sys.argv[1:]))"
+CLI = "import sys, tests.models.toy; from tokensim.experiments.cli import main; sys.exit(main(sys.argv[1:]))"
 SPEC = """
 model = "toy"
 seed = 5

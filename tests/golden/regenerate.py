@@ -20,9 +20,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from experiments.runner import run_spec
-from experiments.spec import parse_spec
-from mechanisms.core import get_model
+from tokensim.experiments.runner import run_spec
+from tokensim.experiments.spec import parse_spec
+from tokensim.mechanisms.core import get_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "experiments" / "specs"

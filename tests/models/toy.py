@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mechanisms.core import Metric, Model, Param, Schema, StateVar, register
+from tokensim.mechanisms.core import Metric, Model, Param, Schema, StateVar, register
 
 SCHEMA = Schema(
     (

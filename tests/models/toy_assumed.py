@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mechanisms.core import Param, Schema, register
+from tokensim.mechanisms.core import Param, Schema, register
 
 from . import toy
 
