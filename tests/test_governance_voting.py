@@ -161,7 +161,8 @@ def _attack(rule, q, identity_cost, value, others, community_pass, tokens=1000.0
     supply = np.array([1e6])
     base = decide(yes, no, cast, against, supply, 0.0, 0.5, 1.0)
     k = 1.0 + stock + grid[None, :]
-    power_of = lambda t: identity_power(t, rule)
+    def power_of(t):
+        return identity_power(t, rule)
     power_each, tokens_each = attacker_power_each(np.array([tokens]), k, power_of)
     needed = identities_needed(base, np.array([community_pass]), np.array([False]), yes, no, cast, against,
                                supply, params, power_each, tokens_each)

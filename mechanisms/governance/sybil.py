@@ -79,7 +79,8 @@ def identities_needed(base_pass, community_pass, vetoed_by_others, yes, no, toke
     tokens_each``; see :func:`split_weights`).
     """
     p = np.asarray(params["pass_threshold"], dtype=float)[:, None]
-    col = lambda a: np.asarray(a, dtype=float)[:, None]
+    def col(a):
+        return np.asarray(a, dtype=float)[:, None]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # community wants a pass: voting no flips it once A >= Y/p - Y - N (majority) or once the
         # attacker's no-tokens push the tokens against above the veto line
@@ -96,7 +97,8 @@ def identities_needed(base_pass, community_pass, vetoed_by_others, yes, no, toke
     needed = np.where(flippable, np.maximum(needed, 1.0), np.inf)
     others = (yes, no, tokens_cast, tokens_against, supply)
     if weights is None:
-        weights = lambda n: (n * power_each, n * tokens_each)
+        def weights(n):
+            return (n * power_each, n * tokens_each)
     return _settle_ties(needed, community_pass, others, params, weights)
 
 
