@@ -268,12 +268,19 @@ def check_state_updated(model: Model) -> list[str]:
         return update
 
     blocks = [dict(b, variables={k: checked(k, f) for k, f in b["variables"].items()}) for b in model.blocks]
+    problems += _roll_every_configuration(model, blocks, where)
+    return _unique(problems)
+
+
+def _roll_every_configuration(model: Model, blocks: list[dict], where: str) -> list[str]:
+    """Run ``blocks`` (the model's, wrapped by a check) at every configuration; a crash is a problem."""
+    problems = []
     for label, point in configurations(model):
         try:
             rollout(model, batch_params(model, point), blocks=blocks)
         except Exception as exc:  # noqa: BLE001
             problems.append(f"{where} ({label}): the model raised {type(exc).__name__}: {exc}")
-    return _unique(problems)
+    return problems
 
 
 def check_pure(model: Model) -> list[str]:
@@ -296,11 +303,7 @@ def check_pure(model: Model) -> list[str]:
              variables={k: guarded("update", k, f) for k, f in b["variables"].items()})
         for b in model.blocks
     ]
-    for label, point in configurations(model):
-        try:
-            rollout(model, batch_params(model, point), blocks=blocks)
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"{where} ({label}): the model raised {type(exc).__name__}: {exc}")
+    problems += _roll_every_configuration(model, blocks, where)
     return _unique(problems)
 
 
