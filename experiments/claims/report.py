@@ -66,7 +66,8 @@ def robustness_text(record: Mapping[str, Any]) -> str:
     if rob["status"] != "assessed":
         return rob["reason"]
     text = (f"verdict holds at {rob['share'] * 100:.0f}% [{rob['share_low'] * 100:.0f}, {rob['share_high'] * 100:.0f}] "
-            f"of {rob['n_points']} {rob['ensemble_source']} points over {', '.join(rob['matter']) or 'no parameter'}")
+            f"of {rob['n_points']} {rob['ensemble_source']} points "
+            + (f"over {', '.join(rob['matter'])}" if rob["matter"] else "(no assumed parameter mattered)"))
     return text
 
 

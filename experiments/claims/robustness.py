@@ -152,7 +152,7 @@ def analyse(claim: Claim, spec, base_verdict: str, evaluate: Evaluate, trajector
         record["ensemble_source"] = "latin hypercube"
     else:
         rows = morris_rows
-        record["ensemble_source"] = "Morris points (no parameter mattered)"
+        record["ensemble_source"] = "Morris"  # no parameter mattered: the screen's own points
     record["ensemble"] = rows
     holds = [r["verdict"] == base_verdict for r in rows]
     share, low, high = proportion_interval(sum(holds), len(holds))
