@@ -3,9 +3,8 @@
 :func:`page` renders the whole tab from the records ``tokensim claims check`` stores
 (:mod:`tokensim.experiments.claims`): every claim's verdict with the numbers and 95% intervals that decided
 it, its robustness, its figures with exports, and a button that checks the claim (running only
-what is missing). The helpers below it locate a claim's experiment spec and summarise the spec's
-own results (``tokensim run``) per parameter point; ``VERDICT_NOTE`` belongs to the older,
-uncomputed view that app.py still defines (the app worker's page split removes it).
+what is missing). :func:`load_claims` and :func:`experiment_of` give the start page each claim's
+experiment spec, for its ready comparisons.
 """
 from __future__ import annotations
 
@@ -17,19 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from tokensim.mechanisms.core import get_model
 from tokensim.mechanisms.core.errors import TokensimError
 
-from ..spec import RESULT_KEYS, Spec, load_spec
-from ..summary import outcomes, summary_table
+from ..spec import Spec, load_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLAIMS_PATH = REPO_ROOT / "seeds" / "claims.toml"
-VERDICT_NOTE = (
-    "Verdict: needs the reader's judgement. The conditions above are written in words and combine "
-    "several metrics, parameter ranges and scenarios; the app does not turn them into a verdict "
-    "mechanically. Compare the table (mean per parameter point with its 95% CI) with the conditions."
-)
 
 
 @dataclass(frozen=True)
@@ -70,41 +62,6 @@ def experiment_of(claim: Mapping[str, Any], root: Path | None = None) -> Experim
         return Experiment(path, None, str(exc), default_results)
     results = spec.output.resolve() if spec.output is not None else default_results
     return Experiment(path, spec, "", results)
-
-
-def stale_keys(provenance: Mapping[str, Any], spec: Spec) -> list[str]:
-    """Spec keys whose stored results were produced with different values than the spec file now has."""
-    stored, current = provenance.get("spec", {}), spec.to_dict()
-    return [k for k in RESULT_KEYS if _plain(stored.get(k)) != _plain(current.get(k))]
-
-
-def _plain(value: Any) -> Any:
-    """Normalise empty containers and tuples so a JSON round trip compares equal."""
-    if value in (None, {}, []):
-        return None
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def claim_table(frame: pd.DataFrame, provenance: Mapping[str, Any], metrics: list[str]) -> pd.DataFrame:
-    """Per parameter point: each claim metric's mean per run with its 95% CI, as one wide table."""
-    swept = list(provenance["swept"])
-    table = summary_table(outcomes(frame, provenance), swept, get_model(provenance["model"]))
-    table = table[table["metric"].isin(metrics)]
-    table = table.assign(value=[f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in
-                                zip(table["mean"], table["ci95_low"], table["ci95_high"])])
-    wide = table.pivot_table(index=["point_id", *swept], columns="metric", values="value", aggfunc="first", sort=False)
-    wide.columns.name = None
-    return wide.reset_index().drop(columns="point_id")
-
-
-def claim_metrics(claim: Mapping[str, Any], frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The claim's metrics present in the results, and those missing from them."""
-    wanted = claim["metric"] if isinstance(claim["metric"], list) else [claim["metric"]]
-    return [m for m in wanted if m in frame.columns], [m for m in wanted if m not in frame.columns]
 
 
 VERDICT_COLOR = {"supported": "green", "refuted": "red", "inconclusive": "orange"}
