@@ -264,6 +264,7 @@ def write_report(claims: Sequence[Claim], results: Path, docs: Path, readme: Pat
             bib.write_text(bibtex(record, kind, WHAT[kind]))
             written.append(bib)
     md, page = docs / "claims.md", docs / "claims.html"
+    docs.mkdir(parents=True, exist_ok=True)
     md.write_text(claims_markdown(rows))
     page.write_text(claims_html(rows))
     written += [md, page]

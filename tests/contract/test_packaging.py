@@ -51,6 +51,12 @@ SCRIPT = textwrap.dedent('''
         assert experiment.spec is not None, (claim["id"], experiment.error)
     if (tokensim.ROOT / "experiments" / "claims" / "cli.py").is_file():  # the claims engine (issue 11)
         assert main(["claims", "list"]) == 0
+        # outputs default to the current folder, never into the installed package
+        assert main(["claims", "report"]) == 0
+        assert Path("docs", "claims.md").is_file()
+        assert all(experiment_of(c).results.is_relative_to(Path.cwd()) for c in claims
+                   if experiment_of(c).spec.output is None)
+        assert not (tokensim.ROOT / "docs").exists() and not (tokensim.ROOT / "results").exists()
 
     from streamlit.testing.v1 import AppTest
 
