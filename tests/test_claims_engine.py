@@ -107,6 +107,8 @@ def test_groups_over_k_and_none():
     ({"supports": {"when": [dict(ABOVE, range={"rule": [2, 1]})]}}, "supports.when[0].range.rule"),
     ({"supports": {"when": [{"metric": "m", "best": "lowest", "among": "rule", "threshold": 1}]}}, "supports.when[0].threshold"),
     ({"max_samples": 1}, "max_samples"),
+    ({"budget": 0}, "budget"),
+    ({"budget": "lots"}, "budget"),
 ])
 def test_criteria_errors_name_claim_and_key(change, key):
     table = claim_table([ABOVE], [BELOW])
@@ -115,6 +117,14 @@ def test_criteria_errors_name_claim_and_key(change, key):
     with pytest.raises(ClaimError) as err:
         parse_claim(table, "seeds/claims.toml")
     assert f"claim 't-claim': key '{key}'" in str(err.value) and str(err.value).startswith("seeds/claims.toml")
+
+
+def test_a_claims_budget_sizes_its_robustness_unless_budget_is_given():
+    plain = parse_claim(claim_table([ABOVE], [BELOW]))
+    dear = parse_claim({**claim_table([ABOVE], [BELOW]), "budget": 700})
+    assert Settings().budget_for(plain) == engine.DEFAULT_BUDGET and Settings().budget_for(dear) == 700
+    assert Settings(budget=50).budget_for(dear) == 50
+    assert "budget" in dear.criteria_dict()  # the verdict's content hash covers it
 
 
 def test_shipped_claims_parse_and_fit_their_experiments():
