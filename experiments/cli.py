@@ -7,6 +7,7 @@ bugs show a traceback. Ctrl-C and SIGTERM stop a run cleanly, keeping its finish
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import textwrap
@@ -27,12 +28,24 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for name in names:
         model = get_model(name)
         print(f"{model.name} (v{model.version}): {model.title}")
-        table = pd.DataFrame(model.schema.table())
-        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-            print(textwrap.indent(table.to_string(index=False), "  "))
-        print("  metrics: " + ", ".join(model.metric_names))
+        for row in model.schema.table():
+            print(_parameter_text(row))
+        print(textwrap.fill("metrics: " + ", ".join(model.metric_names), LIST_WIDTH, initial_indent="  ",
+                            subsequent_indent="    "))
         print()
     return 0
+
+
+LIST_WIDTH = 100
+
+
+def _parameter_text(row: dict[str, str]) -> str:
+    """One parameter for ``tokensim list``: name, default and range on a line, then its basis
+    (calibrated with its source, assumed with its plausible range, or a setting) and description."""
+    head = f"  {row['name']} = {row['default']}: {row['allowed']}" + ("; structural" if row["structural"] else "")
+    body = textwrap.fill(f"{row['basis']}. {row['description']}", LIST_WIDTH, initial_indent="      ",
+                         subsequent_indent="      ")
+    return f"{head}\n{body}"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -259,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (`tokensim list | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
     except TokensimError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
