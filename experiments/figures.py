@@ -72,7 +72,11 @@ def caption(provenance: Mapping[str, Any], metric: str) -> str:
 def content_hash(chart: alt.TopLevelMixin | None, provenance: Mapping[str, Any]) -> str:
     """Eight hex digits of the figure's content: its Vega-Lite spec (data included), or the
     provenance when there is no chart; two different figures get different citation keys."""
-    body = chart.to_json(sort_keys=True) if chart is not None else json.dumps(provenance, sort_keys=True, default=str)
+    if chart is None:
+        body = json.dumps(provenance, sort_keys=True, default=str)
+    else:  # every row counts, however many (Altair refuses to serialise over 5,000 rows by default)
+        with alt.data_transformers.enable("default", max_rows=None):
+            body = chart.to_json(sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()[:8]
 
 

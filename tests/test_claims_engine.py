@@ -221,6 +221,8 @@ def test_inconclusive_adds_samples_until_the_cap(tmp_path):
 def test_cli_check_caches_by_content_and_report_is_byte_identical(tmp_path, monkeypatch, capsys):
     root = toy_root(tmp_path)
     (root / "README.md").write_text(f"# toy\n\n{FINDINGS_BEGIN}\nold\n{FINDINGS_END}\n\nrest\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "toy.md").write_text(f"# The toy model\n\n## Verdicts\n\n{FINDINGS_BEGIN}\nhand-copied\n{FINDINGS_END}\n")
     base = ["claims", "--root", str(root)]
     assert main([*base, "check", "--all", "--quiet", "--ensemble", "6"]) == 0
     assert "toy-supply-stays-high: SUPPORTED" in capsys.readouterr().out
@@ -251,6 +253,9 @@ def test_cli_check_caches_by_content_and_report_is_byte_identical(tmp_path, monk
     assert md == claims_markdown(rows)
     for line in findings_table(rows).splitlines()[2:]:
         assert line.replace("(docs/claims.md#", "(#") in md
+    # the model's page carries its family's table, generated, with links beside it
+    page = (docs / "toy.md").read_text()
+    assert "hand-copied" not in page and findings_table(rows, link="claims.md") in page
 
 
 def test_readme_table_matches_the_report():
