@@ -33,7 +33,7 @@ import pandas as pd
 
 from tokensim.mechanisms.core import get_model
 
-from ..provenance import git_commit, package_version
+from ..provenance import git_commit, package_version, repository_url
 from ..spec import Spec, load_spec
 from ..storage import write_table
 from .criteria import Claim, check_against
@@ -198,26 +198,6 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
     tmp.write_text(dumps(record))
     tmp.replace(out_dir / "verdict.json")
     return record
-
-
-def repository_url() -> str:
-    """The project's URL: ``[project.urls]`` of pyproject.toml, else the git remote ``origin``, else ""."""
-    import subprocess
-    import tomllib
-
-    root = Path(__file__).resolve().parents[2]
-    try:
-        urls = tomllib.loads((root / "pyproject.toml").read_text()).get("project", {}).get("urls", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        urls = {}
-    for key in ("Repository", "Source", "Homepage"):
-        if urls.get(key):
-            return str(urls[key])
-    try:
-        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=False,
-                              timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def dumps(record: Mapping[str, Any]) -> str:
