@@ -20,6 +20,7 @@ from tokensim.mechanisms.core import TokensimError, get_model, model_names
 from tokensim.mechanisms.core.errors import printable
 from tokensim.mechanisms.core.params import params_from_pairs
 
+from .paths import outside_package
 from .storage import ADVICE, storage_error
 
 
@@ -67,6 +68,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else spec.output
     if output is None:
         output = Path("results") / Path(args.spec).stem
+    output = outside_package(output, Path(args.spec).stem)
     mapper = chunk_map(args.backend, args.workers, args.address)
     if not args.force:
         points = spec.points()

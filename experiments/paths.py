@@ -23,3 +23,11 @@ def output_root(root: Path = PACKAGE_ROOT) -> Path:
     checkout), in which case the current directory."""
     installed = Path(root).resolve() == PACKAGE_ROOT and not is_checkout(PACKAGE_ROOT)
     return Path.cwd() if installed else Path(root)
+
+
+def outside_package(output: Path, stem: str) -> Path:
+    """``output`` (a spec's own ``output``, say), unless it lies inside the installed package, where a
+    shipped spec's relative ``output`` points: then ``results/<stem>`` under the current directory."""
+    if is_checkout(PACKAGE_ROOT) or not Path(output).resolve().is_relative_to(PACKAGE_ROOT):
+        return Path(output)
+    return Path.cwd() / "results" / stem

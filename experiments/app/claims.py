@@ -18,7 +18,7 @@ import pandas as pd
 
 from tokensim.mechanisms.core.errors import TokensimError
 
-from ..paths import PACKAGE_ROOT, output_root
+from ..paths import PACKAGE_ROOT, output_root, outside_package
 from ..spec import Spec, load_spec
 
 CLAIMS_PATH = PACKAGE_ROOT / "seeds" / "claims.toml"
@@ -60,7 +60,7 @@ def experiment_of(claim: Mapping[str, Any], root: Path | None = None) -> Experim
         spec = load_spec(path)
     except TokensimError as exc:
         return Experiment(path, None, str(exc), default_results)
-    results = spec.output.resolve() if spec.output is not None else default_results
+    results = outside_package(spec.output, path.stem).resolve() if spec.output is not None else default_results
     return Experiment(path, spec, "", results)
 
 
