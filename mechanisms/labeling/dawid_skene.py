@@ -72,23 +72,31 @@ class Cells:
 
     ``key`` (C,): their flat indices ``(b W + w) K + l``, sorted; ``workers`` (M,): the sorted
     flat indices ``b W + w`` of workers with at least one answer, and ``owner`` (C,) the
-    position of each cell's worker in ``workers``; ``row`` (C,) the row ``l M + owner`` of each
-    cell in the (K_answer * M, K_true) work array of the M-step. ``by_slot`` (S, B*T) is the
-    position in ``key`` of each slot's cell, ``C`` (one past the last cell) for an empty slot, and
-    ``answer_cell`` the same as (B*T, S). ``incidence`` is the sparse (C + 1 + B, B*T) matrix with
-    a one where the cell's worker gave answer ``l`` to task ``t``, then a row that collects the
-    empty slots (never used) and one row per batch row with a one for each of its tasks;
-    ``incidence_t`` is the transpose of its first C + 1 rows (built on first use): soft counts and
-    the class prior's sums are ``incidence @ posteriors``, per-task log-likelihoods
-    ``incidence_t @ log-confusion``, so each EM step costs a pass over the answers. Within each batch row the summation order is
-    the same whatever the batch size, so results do not depend on batching.
+    position of each cell's worker in ``workers``. The M-step works on the M * K cells of the seen
+    workers: ``grid`` (C,) is each answered cell's position ``owner K + l`` among them, ``other``
+    the positions of the cells without answers, and ``columns`` (K, M) the M-step row of each seen
+    worker's cell for answer ``l`` (answered cells first, in key order, then the others).
+    ``by_slot`` (S, B*T) is the position in ``key`` of each slot's cell, ``C`` (one past the last
+    cell) for an empty slot, and ``answer_cell`` the same as (B*T, S). ``incidence`` is the sparse
+    (C + 1 + B, B*T) matrix with a one where the cell's worker gave answer ``l`` to task ``t``,
+    then a row that collects the empty slots (never used) and one row per batch row with a one for
+    each of its tasks; it is built as its transpose (one row per task, no sorting) and kept as a CSC
+    matrix, whose product with the posteriors still adds each cell's terms in task order.
+    ``incidence_t`` (B*T, C + 1), each task's cells in increasing order, is built on first use
+    (only log-space E-steps need it). Soft counts and the class prior's sums are
+    ``incidence @ posteriors``, per-task log-likelihoods ``incidence_t @ log-confusion``, so each EM
+    step costs a pass over the answers. Within each batch row the summation order is the same
+    whatever the batch size, so results do not depend on batching. (Answers repeated in one task by
+    the same worker with the same label, which the model never produces, are added one by one.)
     """
 
     key: np.ndarray
     workers: np.ndarray
     owner: np.ndarray
-    row: np.ndarray
-    incidence: sparse.csr_matrix
+    grid: np.ndarray
+    other: np.ndarray
+    columns: np.ndarray
+    incidence: sparse.csc_matrix
     by_slot: np.ndarray
     shape: tuple[int, int, int]  # (B, W, K)
 
@@ -99,7 +107,10 @@ class Cells:
     @cached_property
     def incidence_t(self) -> sparse.csr_matrix:
         """The transposed incidence (B*T, C + 1), built on first use (only log-space E-steps need it)."""
-        return self.incidence[:self.key.size + 1].T.tocsr()
+        n_rows, n_slots = self.by_slot.shape[1], self.by_slot.shape[0]
+        cells = np.sort(self.answer_cell, axis=1)  # each task's cells in increasing order
+        return sparse.csr_matrix((np.ones(cells.size), cells.reshape(-1), np.arange(0, cells.size + 1, n_slots)),
+                                 shape=(n_rows, self.key.size + 1))
 
 
 def cell_entries(key: np.ndarray, n_classes: int) -> np.ndarray:
@@ -177,9 +188,12 @@ class DawidSkeneResult:
 def vote_counts(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Number of answers per class for each task, shape (B, T, K); empty slots (< 0) ignored."""
     batch, n_tasks, _ = labels.shape
-    valid = labels >= 0
-    index = (np.arange(batch * n_tasks).reshape(batch, n_tasks, 1) * n_classes + labels)[valid]
-    counts = np.bincount(index, minlength=batch * n_tasks * n_classes)
+    size = batch * n_tasks * n_classes
+    index = np.multiply(np.arange(batch * n_tasks).reshape(batch, n_tasks, 1), n_classes) + labels
+    empty = labels < 0
+    if empty.any():
+        index[empty] = size  # counted one past the end, then dropped
+    counts = np.bincount(index.reshape(-1), minlength=size + 1)[:size]
     return counts.reshape(batch, n_tasks, n_classes).astype(float)
 
 
@@ -214,20 +228,32 @@ def answered_cells(labels: np.ndarray, workers: np.ndarray, n_workers: int, n_cl
     position[key] = np.arange(key.size)
     position[-1] = key.size
     answer_cell = position[cell].reshape(batch * n_tasks, n_slots)  # each slot's cell, as its position in key
-    worker = key // n_classes
+    worker, answer = np.divmod(key, n_classes)
     first = np.empty(key.size, dtype=bool)
     first[:1] = True
     np.not_equal(worker[1:], worker[:-1], out=first[1:])
     owner = np.cumsum(first) - 1
     seen = worker[first]
-    row = (key - worker * n_classes) * seen.size + owner  # answer * M + owner
-    # rows: the cells, the empty slots' row, then one row per batch row that sums its tasks
-    all_tasks = np.arange(batch * n_tasks)
-    rows = np.concatenate([answer_cell.reshape(-1), key.size + 1 + all_tasks // n_tasks])
-    tasks = np.concatenate([np.repeat(all_tasks, n_slots), all_tasks])
-    incidence = sparse.csr_matrix((np.ones(tasks.size), (rows, tasks)), shape=(key.size + 1 + batch, batch * n_tasks))
-    return Cells(key, seen, owner, row, incidence, np.ascontiguousarray(answer_cell.T),
-                 (batch, n_workers, n_classes))
+    # the M-step's rows: the answered cells in key order, then the seen workers' other cells;
+    # columns[l, m] is the row of worker m's cell for answer l
+    grid = owner * n_classes + answer  # increasing: position of each cell in (M, K_answer)
+    n_grid = seen.size * n_classes
+    columns = np.empty(n_grid, dtype=np.int64)
+    columns[grid] = np.arange(key.size)
+    unanswered = np.ones(n_grid, dtype=bool)
+    unanswered[grid] = False
+    other = np.flatnonzero(unanswered)
+    columns[other] = np.arange(key.size, n_grid)
+    # the incidence, built as its transpose (one row per task: its slots' cells and its batch row's
+    # sum row) and used as a CSC matrix: no sorting, and each cell's sum still runs in task order
+    n_rows = batch * n_tasks
+    index = np.empty((n_rows, n_slots + 1), dtype=np.int64)
+    index[:, :n_slots] = answer_cell
+    index[:, n_slots] = key.size + 1 + np.arange(n_rows) // n_tasks
+    by_task = sparse.csr_matrix((np.ones(index.size), index.reshape(-1), np.arange(0, index.size + 1, n_slots + 1)),
+                                shape=(n_rows, key.size + 1 + batch))
+    return Cells(key, seen, owner, grid, other, np.ascontiguousarray(columns.reshape(-1, n_classes).T), by_task.T,
+                 np.ascontiguousarray(answer_cell.T), (batch, n_workers, n_classes))
 
 
 def _cell_layout(prior_counts: np.ndarray) -> np.ndarray:
@@ -253,45 +279,46 @@ class _MStep:
     """The M-step restricted to the answered cells, with its work arrays allocated once per EM run.
 
     Each true-class column of a worker's confusion matrix is normalised over all K answers after
-    flooring every count at ``smoothing``. ``matrices`` holds the floored counts of the seen
-    workers, laid out (K_answer, M, K_true): the cells without answers hold their prior counts,
-    floored once here, and every call overwrites only the answered cells. The sum over answers
-    then adds K contiguous slices in the order l = 0, 1, ..., as numpy's sum over the answer axis
-    of (M, K_answer, K_true) matrices does.
+    flooring every count at ``smoothing``. ``rows`` (K_answer * M, K_true) holds the floored counts
+    of the seen workers' cells: first the answered cells in key order (each call writes them in
+    place), then the cells without answers, which keep their prior counts, floored once here. The
+    sum over answers adds, in the order l = 0, 1, ..., the rows ``columns[l]`` of every worker, as
+    numpy's sum over the answer axis of (M, K_answer, K_true) matrices does.
     """
 
     def __init__(self, cells: Cells, prior_counts: np.ndarray | None, smoothing: float):
-        n_seen, k = cells.workers.size, cells.shape[2]
+        n_seen, k, n_cells = cells.workers.size, cells.shape[2], cells.key.size
         self.cells, self.smoothing = cells, smoothing
-        self.matrices = np.empty((k, n_seen, k))
+        self.rows = np.empty((n_seen * k, k))
         if prior_counts is None:
             self.extra = 0.0
-            self.matrices.fill(np.maximum(0.0, smoothing))
+            self.rows[n_cells:] = np.maximum(0.0, smoothing)
         else:
             per_worker = prior_counts.reshape(-1, k, k)  # (B*W, K_true, K_answer)
             block = np.take(per_worker, cells.workers, axis=0)  # the seen workers' counts
-            counts = np.array(block.transpose(2, 0, 1), order="C")  # (K_answer, M, K_true)
-            self.extra = np.take(counts.reshape(-1, k), cells.row, axis=0)  # (C, K_true)
-            np.maximum(counts, smoothing, out=self.matrices)
-        # flat positions in matrices of each answered cell's K_true counts
-        self.slot = (cells.row * k)[:, None] + np.arange(k)
+            per_cell = np.array(block.transpose(0, 2, 1), order="C").reshape(-1, k)  # (M * K_answer, K_true)
+            self.extra = np.take(per_cell, cells.grid, axis=0)  # (C, K_true)
+            np.maximum(np.take(per_cell, cells.other, axis=0), smoothing, out=self.rows[n_cells:])
         self.total = np.empty((n_seen, k))
+        self.term = np.empty((n_seen, k))
         # the answered cells' entries, plus a row of ones that empty answer slots point at
-        self.confusion = np.empty((cells.key.size + 1, k))
+        self.confusion = np.empty((n_cells + 1, k))
         self.confusion[-1] = 1.0
 
     def __call__(self, counts: np.ndarray) -> np.ndarray:
         """The confusion entries ``P(answer l | true k)`` of the answered cells and a row of ones,
         (C + 1, K_true).
 
-        ``counts`` (C, K_true) is overwritten. The result is a work array that the next call
+        ``counts`` (C, K_true) is left unchanged. The result is a work array that the next call
         overwrites (the E-step uses it at once).
         """
-        floored = np.add(counts, self.extra, out=counts)
+        floored = np.add(counts, self.extra, out=self.rows[:counts.shape[0]])
         np.maximum(floored, self.smoothing, out=floored)
-        self.matrices.reshape(-1)[self.slot] = floored
-        np.add.reduce(self.matrices, axis=0, out=self.total)
-        out = np.take(self.total, self.cells.owner, axis=0, out=self.confusion[:-1])
+        columns = self.cells.columns
+        total = np.take(self.rows, columns[0], axis=0, out=self.total)
+        for answer in range(1, columns.shape[0]):
+            total += np.take(self.rows, columns[answer], axis=0, out=self.term)
+        out = np.take(total, self.cells.owner, axis=0, out=self.confusion[:-1])
         np.divide(floored, out, out=out)
         return self.confusion
 
@@ -400,9 +427,10 @@ def _em(labels, workers, n_workers, n_classes, n_iter, prior_counts, smoothing, 
     """EM on one block of batch rows: posteriors, class prior, answered cells' keys and counts."""
     cells = answered_cells(labels, workers, n_workers, n_classes)
     m_step = _MStep(cells, prior_counts, smoothing)
+    # majority-vote posteriors: votes / answers per task (uniform for a task without answers)
     votes = vote_counts(labels, n_classes)
-    totals = votes.sum(axis=-1, keepdims=True)
-    posteriors = np.where(totals > 0, votes / np.where(totals > 0, totals, 1.0), 1.0 / n_classes)
+    totals = np.count_nonzero(labels >= 0, axis=-1)[..., None].astype(float)
+    posteriors = np.divide(votes, totals, out=np.full(votes.shape, 1.0 / n_classes), where=totals > 0)
     counts, prior = _cell_counts(cells, posteriors)
     for _ in range(n_iter):
         # (the M-step after the last E-step is not needed: the result keeps the counts)
