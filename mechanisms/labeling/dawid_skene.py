@@ -250,9 +250,9 @@ def answered_cells(labels: np.ndarray, workers: np.ndarray, n_workers: int, n_cl
     index = np.empty((n_rows, n_slots + 1), dtype=np.int64)
     index[:, :n_slots] = answer_cell
     index[:, n_slots] = key.size + 1 + np.arange(n_rows) // n_tasks
-    by_task = sparse.csr_matrix((np.ones(index.size), index.reshape(-1), np.arange(0, index.size + 1, n_slots + 1)),
-                                shape=(n_rows, key.size + 1 + batch))
-    return Cells(key, seen, owner, grid, other, np.ascontiguousarray(columns.reshape(-1, n_classes).T), by_task.T,
+    incidence = sparse.csc_matrix((np.ones(index.size), index.reshape(-1), np.arange(0, index.size + 1, n_slots + 1)),
+                                  shape=(key.size + 1 + batch, n_rows))
+    return Cells(key, seen, owner, grid, other, np.ascontiguousarray(columns.reshape(-1, n_classes).T), incidence,
                  np.ascontiguousarray(answer_cell.T), (batch, n_workers, n_classes))
 
 
@@ -345,8 +345,8 @@ def _e_step(cells: Cells, confusion: np.ndarray, prior: np.ndarray, eps: float, 
         total += like[..., k]
     with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 only where log space takes over below
         posteriors = np.divide(like, total[..., None], out=like)
-    low = np.flatnonzero(~(total >= UNDERFLOW))
-    if low.size:
+    if total.size and not total.min() >= UNDERFLOW:  # (also when a sum is NaN)
+        low = np.flatnonzero(~(total >= UNDERFLOW))
         with np.errstate(divide="ignore"):
             log_confusion = np.log(confusion)
         log_prior = np.log(floored)[low // total.shape[1]]
