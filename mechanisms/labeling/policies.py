@@ -31,6 +31,8 @@ Demand shrinks as models self-train: epoch ``t`` (from 0) demands
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import metrics as m
@@ -81,12 +83,12 @@ class StepDraws:
         batch = len(rng)
         uniform, integer = uniform or {}, integer or {}
         self.values: dict[str, np.ndarray] = {}
-        n_u = sum(int(np.prod(shape)) for shape in uniform.values())
+        n_u = sum(math.prod(shape) for shape in uniform.values())
         u = np.empty((batch, n_u))
         groups: dict[int, list] = {}  # shared range -> [(name, shape, low)]
         mixed, mixed_ranges = [], []
         for name, (shape, low, high) in integer.items():
-            size = int(np.prod(shape))
+            size = math.prod(shape)
             if np.ndim(high) == 0:
                 groups.setdefault(int(high) - low, []).append((name, shape, low, size))
             else:
@@ -114,7 +116,7 @@ class StepDraws:
                 betas[i] = g.beta(beta[1][i], beta[2][i], size=beta[0])
         start = 0
         for name, shape in uniform.items():
-            size = int(np.prod(shape))
+            size = math.prod(shape)
             self.values[name] = u[:, start:start + size].reshape(batch, *shape)
             start += size
         for _, specs, out in grouped + [(None, mixed, picks)]:
