@@ -13,7 +13,8 @@ labeling
     4 classes, 5 iterations, carried soft counts, smoothing 0.01), on a chunk of ``B`` samples.
     Reported per label-iteration (one answer in one EM iteration), end to end (the whole call) and
     marginal (the cost of one more iteration). Check: identical labels, posteriors within 1e-10.
-    tokensim's own log-space computation (``space="log"``, the previous version) is timed as well.
+    tokensim's own log-space computation (``space="log"``: the E-step arithmetic before probability
+    space, on the same blocks and answer structure as the default) is timed as well.
 governance
     The per-member part of one proposal (``p_vote``'s preferences, turnout, tallies of community
     and whales, Gini and Nakamoto of the power cast), 1,000 members and 20 whales, rules ``token``

@@ -103,6 +103,24 @@ def test_batch_rows_are_independent():
         np.testing.assert_array_equal(alone.posteriors[0], together.posteriors[b])
 
 
+def test_blocks_of_batch_rows_change_no_number(monkeypatch):
+    # dawid_skene runs EM on blocks of about BLOCK_ANSWERS answer slots; every output must be the
+    # same bits as one block (rows are independent), with carried counts and empty slots.
+    import tokensim.mechanisms.labeling.dawid_skene as ds
+
+    truth, labels, workers, n_workers, k = synthetic_crowd(seed=7, batch=7, n_tasks=40)
+    labels = labels.copy()
+    labels[:, 30:, 1:] = -1  # ragged crowd
+    prior = np.random.default_rng(7).gamma(1.0, 2.0, size=(7, n_workers, k, k))
+    whole = dawid_skene(labels, workers, n_workers, k, n_iter=6, prior_counts=prior, smoothing=0.01)
+    monkeypatch.setattr(ds, "BLOCK_ANSWERS", 2 * labels.shape[1] * labels.shape[2])  # blocks of 2 rows
+    blocks = dawid_skene(labels, workers, n_workers, k, n_iter=6, prior_counts=prior, smoothing=0.01)
+    for name in ("posteriors", "labels", "class_prior", "key", "cell_counts", "confusion", "soft_counts"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name), err_msg=name)
+    decay = np.linspace(0.5, 1.0, 7)
+    np.testing.assert_array_equal(blocks.next_prior_counts(decay), whole.next_prior_counts(decay))
+
+
 def test_empty_slots_are_ignored():
     padded = np.concatenate([LABELS, -np.ones((8, 1), dtype=int)], axis=1)
     padded_workers = np.concatenate([WORKERS, np.zeros((8, 1), dtype=int)], axis=1)

@@ -98,7 +98,7 @@ def cost(params) -> float:
 MODEL = register(
     Model(
         name="labeling",
-        version="2.0",
+        version="2.1",
         title="Data-labeling rewards: which reward rule buys accurate labels cheaply",
         description=FAMILY_DOC,
         schema=SCHEMA,

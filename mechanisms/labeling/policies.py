@@ -7,7 +7,8 @@ applies the reward rule (under ``yuma`` with validators who audit or copy), opti
 one-step deviation gains, and returns everything the updates need. ``p_adapt`` applies imitation
 dynamics to labelers and validators, exploration, and profit-driven joining and leaving. Every
 random number comes from ``params["rng"]`` and is drawn every epoch whatever the rule, so rules
-can be compared under common random numbers (only ``equilibrium_check`` adds draws).
+can be compared under common random numbers (only ``equilibrium_check`` adds draws). Each policy
+draws its numbers in a few large calls per sample (:class:`StepDraws`; model version 2.1).
 
 Answer model (``K`` classes, task difficulty ``d``):
 
@@ -29,6 +30,8 @@ Demand shrinks as models self-train: epoch ``t`` (from 0) demands
 ``max(2, round(n_tasks (1 - demand_decay) ** t))`` tasks; the slots of the other tasks stay empty.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -55,19 +58,121 @@ BETA_CONCENTRATION = 4.0
 DEVIATION_RATE = 0.1  # share of active independent labelers that deviate in the equilibrium check
 
 
-def assign_labelers(rng, active: np.ndarray, n_tasks: int, per_task: int) -> np.ndarray:
+# Integer draws sharing one range are made in one ``integers`` call per sample when there are at
+# least this many of them; smaller groups (and ranges that differ per sample or per element) go
+# into one call with an array of ranges, which costs more per number but only one call.
+GROUP_MIN = 512
+
+
+class StepDraws:
+    """The random numbers of one policy step, drawn per sample in a few large calls.
+
+    ``uniform`` maps names to shapes (uniforms in [0, 1)); ``integer`` maps names to
+    ``(shape, low, high)`` (uniform integers in [low, high); ``low`` an int, ``high`` an int or an
+    array broadcastable to ``(B, *shape)``); ``beta`` is ``(size, a, b)`` with per-sample ``a``, ``b``
+    of shape (B,). For each sample's generator, in this order: one ``random`` call for every uniform,
+    one ``integers`` call per shared range with at least :data:`GROUP_MIN` numbers, one ``integers``
+    call with an array of ranges for the rest, and one ``beta`` call. Every number comes from the
+    sample's own generator and the sizes depend only on the model's dimensions, so a sample draws
+    the same numbers whatever the batch, worker count or backend. Numpy's ``integers`` with an array
+    of ranges draws each number exactly uniformly (the same bounded method as with one range), so
+    nothing is approximated. ``draws[name]`` is an array (B, *shape).
+    """
+
+    def __init__(self, rng, uniform: dict | None = None, integer: dict | None = None, beta=None):
+        batch = len(rng)
+        uniform, integer = uniform or {}, integer or {}
+        self.values: dict[str, np.ndarray] = {}
+        n_u = sum(math.prod(shape) for shape in uniform.values())
+        u = np.empty((batch, n_u))
+        groups: dict[int, list] = {}  # shared range -> [(name, shape, low)]
+        mixed, mixed_ranges = [], []
+        for name, (shape, low, high) in integer.items():
+            size = math.prod(shape)
+            if np.ndim(high) == 0:
+                groups.setdefault(int(high) - low, []).append((name, shape, low, size))
+            else:
+                mixed.append((name, shape, low, size))
+                mixed_ranges.append(np.broadcast_to(np.asarray(high) - low, (batch, *shape)).reshape(batch, size))
+        small = [(span, specs) for span, specs in groups.items() if sum(sp[3] for sp in specs) < GROUP_MIN]
+        for span, specs in small:
+            del groups[span]
+            for name, shape, low, size in specs:
+                mixed.append((name, shape, low, size))
+                mixed_ranges.append(np.full((batch, size), span, dtype=np.int64))
+        grouped = [(span, specs, np.empty((batch, sum(sp[3] for sp in specs)), dtype=np.int64))
+                   for span, specs in groups.items()]
+        ranges = np.concatenate(mixed_ranges, axis=1) if mixed_ranges else np.empty((batch, 0), dtype=np.int64)
+        picks = np.empty(ranges.shape, dtype=np.int64)
+        betas = None if beta is None else np.empty((batch, beta[0]))
+        for i, g in enumerate(rng.generators):
+            if n_u:
+                g.random(out=u[i])
+            for span, _, out in grouped:
+                out[i] = g.integers(span, size=out.shape[1])
+            if ranges.shape[1]:
+                picks[i] = g.integers(ranges[i])
+            if betas is not None:
+                betas[i] = g.beta(beta[1][i], beta[2][i], size=beta[0])
+        start = 0
+        for name, shape in uniform.items():
+            size = math.prod(shape)
+            self.values[name] = u[:, start:start + size].reshape(batch, *shape)
+            start += size
+        for _, specs, out in grouped + [(None, mixed, picks)]:
+            start = 0
+            for name, shape, low, size in specs:
+                block = out[:, start:start + size].reshape(batch, *shape)
+                self.values[name] = block + low if low else block
+                start += size
+        if betas is not None:
+            self.values["beta"] = betas
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+
+def _assign_spec(active: np.ndarray, n_tasks: int, per_task: int) -> dict:
+    """Slot ``s`` of each task draws among the ``n_active - s`` identities not yet drawn for it."""
+    n_active = active.sum(axis=1)
+    return {"assign": ((n_tasks, per_task), 0, n_active[:, None, None] - np.arange(per_task))}
+
+
+def _task_spec(params) -> tuple[dict, tuple]:
+    t, k = params["n_tasks"], params["n_classes"]
+    mean = params["difficulty_mean"]
+    return {"truth": ((t,), 0, k)}, (t, mean * BETA_CONCENTRATION, (1.0 - mean) * BETA_CONCENTRATION)
+
+
+def _noise_spec(params) -> tuple[dict, dict]:
+    k, t, s = params["n_classes"], params["n_tasks"], params["labels_per_task"]
+    uniform = {"u": (t, s), "ai_model_u": (t,), "ai_follow": (t, s)}
+    integer = {"wrong": ((t, s), 1, k), "coin": ((t, s), 0, k), "cartel": ((t,), 0, k), "sybil": ((t,), 0, k),
+               "ai_model_wrong": ((t,), 1, k)}
+    return uniform, integer
+
+
+def _validation_spec(params) -> tuple[dict, dict]:
+    v, t, k = params["n_validators"], params["n_tasks"], params["n_classes"]
+    return {"u_audit": (v, t), "u_right": (v, t)}, {"validation_wrong": ((v, t), 1, k)}
+
+
+def assign_labelers(rng, active: np.ndarray, n_tasks: int, per_task: int, draws: StepDraws | None = None) -> np.ndarray:
     """Identity answering each (task, slot), (B, T, S): distinct active identities per task.
 
     Slot ``s`` draws uniformly among the active identities not yet drawn for the task (a loop over
     the few slots, not over agents): the index among the remaining ones is shifted past the
-    already chosen ones, in increasing order.
+    already chosen ones, in increasing order. ``draws`` holds the ``assign`` numbers (drawn here
+    when it is None).
     """
-    n_active = active.sum(axis=1)
+    if draws is None:
+        draws = StepDraws(rng, integer=_assign_spec(active, n_tasks, per_task))
+    raw = draws["assign"]
     active_first = np.argsort(~active, axis=1, kind="stable")  # active identities, by index, first
     chosen = np.zeros((len(rng), n_tasks, 0), dtype=np.int64)
     slots = []
     for s in range(per_task):
-        pick = rng.integers(size=n_tasks, low=0, high=n_active - s)
+        pick = raw[:, :, s]
         for c in range(s):
             pick = pick + (pick >= chosen[:, :, c])
         slots.append(pick)
@@ -76,12 +181,13 @@ def assign_labelers(rng, active: np.ndarray, n_tasks: int, per_task: int) -> np.
     return np.take_along_axis(active_first[:, None, :], rank.reshape(len(rng), 1, -1), axis=2).reshape(rank.shape)
 
 
-def draw_tasks(params, epoch: np.ndarray) -> dict[str, np.ndarray]:
+def draw_tasks(params, epoch: np.ndarray, draws: StepDraws | None = None) -> dict[str, np.ndarray]:
     """The epoch's tasks: true class, difficulty, demanded / gold / recognisable-gold flags, each (B, T)."""
-    rng, t, k = params["rng"], params["n_tasks"], params["n_classes"]
-    mean = params["difficulty_mean"]
-    truth = rng.integers(size=t, low=0, high=k)
-    difficulty = rng.beta(size=t, a=mean * BETA_CONCENTRATION, b=(1.0 - mean) * BETA_CONCENTRATION)
+    t = params["n_tasks"]
+    if draws is None:
+        integer, beta = _task_spec(params)
+        draws = StepDraws(params["rng"], integer=integer, beta=beta)
+    truth, difficulty = draws["truth"], draws["beta"]
     n_demanded = np.maximum(2, np.round(t * (1.0 - params["demand_decay"]) ** epoch)).astype(np.int64)
     index = np.arange(t)[None, :]
     n_gold = np.round(params["gold_share"] * n_demanded)
@@ -90,13 +196,12 @@ def draw_tasks(params, epoch: np.ndarray) -> dict[str, np.ndarray]:
             "recognised": index < np.round(params["gold_recognisable"] * n_gold)[:, None]}
 
 
-def draw_answer_noise(params) -> dict[str, np.ndarray]:
+def draw_answer_noise(params, draws: StepDraws | None = None) -> dict[str, np.ndarray]:
     """Every random number the answers need, (B, T, S) or (B, T)."""
-    rng, k, t, s = params["rng"], params["n_classes"], params["n_tasks"], params["labels_per_task"]
-    return {"u": rng.random(size=(t, s)), "wrong": rng.integers(size=(t, s), low=1, high=k),
-            "coin": rng.integers(size=(t, s), low=0, high=k), "cartel": rng.integers(size=t, low=0, high=k),
-            "sybil": rng.integers(size=t, low=0, high=k), "ai_model_u": rng.random(size=t),
-            "ai_model_wrong": rng.integers(size=t, low=1, high=k), "ai_follow": rng.random(size=(t, s))}
+    uniform, integer = _noise_spec(params)
+    if draws is None:
+        draws = StepDraws(params["rng"], uniform, integer)
+    return {name: draws[name] for name in (*uniform, *integer)}
 
 
 def honest_answers(params, skill: np.ndarray, tasks, noise) -> np.ndarray:
@@ -148,7 +253,7 @@ def answer(params, strategy: np.ndarray, skill: np.ndarray, tasks, workers, nois
     return np.where(demanded, labels, -1), np.where(demanded, effort, 0.0), np.where(demanded, honest, -1)
 
 
-def draw_validation(params, state, tasks) -> dict[str, np.ndarray]:
+def draw_validation(params, state, tasks, draws: StepDraws | None = None) -> dict[str, np.ndarray]:
     """Validators' audits this epoch: which tasks each audits (B, V, T), its own labels, the spend.
 
     An auditing honest validator audits each demanded task with probability ``audit_rate``, capped
@@ -156,9 +261,10 @@ def draw_validation(params, state, tasks) -> dict[str, np.ndarray]:
     ``unfunded_validator_share`` of honest validators have none). Copying validators (and the
     cartel's validator 0) audit nothing.
     """
-    rng, v, t, k = params["rng"], params["n_validators"], params["n_tasks"], params["n_classes"]
-    u_audit, u_right = rng.random(size=(v, t)), rng.random(size=(v, t))
-    wrong = rng.integers(size=(v, t), low=1, high=k)
+    k = params["n_classes"]
+    if draws is None:
+        draws = StepDraws(params["rng"], *_validation_spec(params))
+    u_audit, u_right, wrong = draws["u_audit"], draws["u_right"], draws["validation_wrong"]
     truth = tasks["truth"][:, None, :]
     own = np.where(u_right < params["validator_accuracy"][:, None, None], truth, (truth + wrong) % k)
     cost = params["audit_cost"][:, None]
@@ -262,12 +368,18 @@ def p_label_and_pay(params, substep, history, state, *args):
     """One epoch: tasks, answers, aggregation, ceiling, rewards, costs, profits and metrics."""
     rng, n, k, t, s = (params["rng"], params["n_labelers"], params["n_classes"], params["n_tasks"],
                        params["labels_per_task"])
-    tasks = draw_tasks(params, state["epoch"])
-    workers = assign_labelers(rng, state["active"], t, s)
-    noise = draw_answer_noise(params)
-    draws = {"tie_break": rng.random(size=(t, k)), "peer_offset": rng.integers(size=(t, s), low=1, high=s),
-             "other_task": rng.integers(size=(t, s), low=1, high=t)}
-    draws["validation"] = draw_validation(params, state, tasks)
+    # every random number of the epoch, in a few calls per sample (StepDraws)
+    task_integer, beta = _task_spec(params)
+    noise_uniform, noise_integer = _noise_spec(params)
+    validation_uniform, validation_integer = _validation_spec(params)
+    pool = StepDraws(rng, {**noise_uniform, **validation_uniform, "tie_break": (t, k)},
+                     {**task_integer, **_assign_spec(state["active"], t, s), **noise_integer, **validation_integer,
+                      "peer_offset": ((t, s), 1, s), "other_task": ((t, s), 1, t)}, beta)
+    tasks = draw_tasks(params, state["epoch"], pool)
+    workers = assign_labelers(rng, state["active"], t, s, pool)
+    noise = draw_answer_noise(params, pool)
+    draws = {"tie_break": pool["tie_break"], "peer_offset": pool["peer_offset"], "other_task": pool["other_task"]}
+    draws["validation"] = draw_validation(params, state, tasks, pool)
     labels, honest, plurality, paid, effort, profit_now = _label_pay_profit(
         params, state, state["strategy"], tasks, workers, noise, draws)
     ceiling_plurality = majority_vote(honest, k, tie_break=draws["tie_break"])
@@ -312,7 +424,8 @@ def _deviation_gains(params, state, tasks, workers, noise, draws, profit_now) ->
     """One-step best response: a random tenth of active independent labelers each switch to a random
     other independent strategy for this epoch, on the same draws; their profit gain by type pair."""
     rng, n = params["rng"], params["n_labelers"]
-    u, pick = rng.random(size=n), rng.integers(size=n, low=1, high=len(INDEPENDENT))
+    check = StepDraws(rng, {"u": (n,)}, {"pick": ((n,), 1, len(INDEPENDENT))})
+    u, pick = check["u"], check["pick"]
     strategy = state["strategy"]
     independent = np.isin(strategy, INDEPENDENT) & state["active"]
     deviating = independent & (u < DEVIATION_RATE)
@@ -339,17 +452,16 @@ def _imitate(profit: np.ndarray, strategy: np.ndarray, eligible: np.ndarray, pee
 def p_adapt(params, substep, history, state, *args):
     """Strategy revision (labelers and validators), exploration, leaving and joining; stake top-ups."""
     rng, n, v = params["rng"], params["n_labelers"], params["n_validators"]
-    revise = rng.random(size=n) < params["adapt_rate"][:, None]
-    peer = rng.integers(size=n, low=0, high=n)
-    u_imitate = rng.random(size=n)
-    explore = rng.random(size=n) < params["explore_rate"][:, None]
-    explore_to = rng.integers(size=n, low=0, high=len(INDEPENDENT))
-    u_join = rng.random(size=n)
-    u_leave = rng.random(size=n)
-    v_revise = rng.random(size=v) < params["validator_adapt_rate"][:, None]
-    v_peer = rng.integers(size=v, low=1, high=max(v, 2))
-    v_u = rng.random(size=v)
-    v_explore = rng.random(size=v) < params["explore_rate"][:, None]
+    d = StepDraws(rng, {"revise": (n,), "u_imitate": (n,), "explore": (n,), "u_join": (n,), "u_leave": (n,),
+                        "v_revise": (v,), "v_u": (v,), "v_explore": (v,)},
+                  {"peer": ((n,), 0, n), "explore_to": ((n,), 0, len(INDEPENDENT)), "v_peer": ((v,), 1, max(v, 2))})
+    revise = d["revise"] < params["adapt_rate"][:, None]
+    peer, u_imitate = d["peer"], d["u_imitate"]
+    explore = d["explore"] < params["explore_rate"][:, None]
+    explore_to, u_join, u_leave = d["explore_to"], d["u_join"], d["u_leave"]
+    v_revise = d["v_revise"] < params["validator_adapt_rate"][:, None]
+    v_peer, v_u = d["v_peer"], d["v_u"]
+    v_explore = d["v_explore"] < params["explore_rate"][:, None]
     strategy, active, profit = state["strategy"], state["active"], state["profit"]
     rows = np.arange(peer.shape[0])[:, None]
     independent = np.isin(strategy, INDEPENDENT)
