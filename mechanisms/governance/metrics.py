@@ -14,7 +14,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from tokensim.mechanisms.core import Metric
-from tokensim.mechanisms.core.stats import gini_nakamoto
+# the helpers behind core.stats.gini_nakamoto, so that one sort also gives the top-10 share
+from tokensim.mechanisms.core.stats import _gini_ascending, _nakamoto_descending
 
 COUNTERS = (
     "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
@@ -105,10 +106,16 @@ RATES = {
 
 def cast_power_counters(cast_power: np.ndarray) -> dict[str, np.ndarray]:
     """One proposal's concentration of the power cast per entity (``(B, entities)``, abstainers 0):
-    Gini, Nakamoto coefficient and the top-10 entities' share, to add to the counters."""
-    top = -np.sort(-cast_power, axis=1)[:, :10].sum(axis=1)
+    Gini, Nakamoto coefficient and the top-10 entities' share, to add to the counters.
+
+    One sort serves all three, with the numbers of :func:`tokensim.mechanisms.core.stats.gini_nakamoto`
+    and of a separate descending sort for the top 10 (tests/test_governance_model.py checks this).
+    """
+    ascending = np.sort(cast_power, axis=1)
+    descending = np.ascontiguousarray(ascending[:, ::-1])
+    top = descending[:, :10].sum(axis=1)
     total = cast_power.sum(axis=1)
-    gini, nakamoto = gini_nakamoto(cast_power)  # one sort for both (identical numbers)
+    gini, nakamoto = _gini_ascending(ascending), _nakamoto_descending(descending, 0.5)
     return {
         "gini_sum": gini,
         "nakamoto_sum": nakamoto.astype(float),

@@ -76,9 +76,11 @@ def community_preferences(draws: Mapping[str, np.ndarray], params: Mapping[str, 
     side = np.exp(0.5 * params["intensity_skew"] * draws["skew"])
     intensity = np.exp(params["intensity_sigma"][:, None] * draws["intensity"])
     total = side * (intensity * yes).sum(axis=1) - (intensity * ~yes).sum(axis=1) / side
+    # each member's scaled intensity is used by the quadratic rule's spending only
+    scaled = np.where(yes, side[:, None] * intensity, intensity / side[:, None]) if params["rule"] == "quadratic" else None
     return {
         "yes": yes,
-        "intensity": np.where(yes, side[:, None] * intensity, intensity / side[:, None]),
+        "intensity": scaled,
         "utility_total": total,
         "utility_pass": total > 0,
         "headcount_pass": 2 * yes.sum(axis=1) > yes.shape[1],
@@ -187,7 +189,8 @@ def side_totals(votes: Mapping[str, np.ndarray], columns: slice) -> dict[str, np
     power, stake = votes["power"][:, columns], votes["stake"][:, columns]
     cast, yes = votes["cast"][:, columns], votes["yes"][:, columns]
     yes_power, no_power = tally(power, cast, yes)
-    yes_tokens, no_tokens = tally(stake, cast, yes)
+    # where power is the stake itself (token, delegated, conviction) its tally is the tokens' tally
+    yes_tokens, no_tokens = (yes_power, no_power) if votes["power"] is votes["stake"] else tally(stake, cast, yes)
     return {"yes": yes_power, "no": no_power, "cast": yes_tokens + no_tokens, "against": no_tokens}
 
 
@@ -299,8 +302,10 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     votes = holder_votes(state, params, prefs, draws["turnout"], prefs["utility_pass"] != whales_oppose)
     community = side_totals(votes, slice(0, n_community))
     whales = side_totals(votes, slice(n_community, None))
-    friendly = side_totals({**votes, "yes": np.repeat(prefs["utility_pass"][:, None], votes["yes"].shape[1], axis=1)},
-                           slice(n_community, None))
+    n_whales = votes["stake"].shape[1] - n_community
+    # the whales' tally had they voted with the community (only their columns are read)
+    friendly = side_totals({**{k: votes[k][:, n_community:] for k in ("power", "stake", "cast")},
+                            "yes": np.repeat(prefs["utility_pass"][:, None], n_whales, axis=1)}, slice(None))
     supply = state["balances"].sum(axis=1) + state["attacker_tokens"]
     rule = decision_params(params)
     thresholds = (supply, rule["quorum"], rule["pass_threshold"], rule["veto_threshold"])
@@ -315,12 +320,14 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     final_tally = combine(others, attacker["tally"])
     final = outcome(final_tally)
     without_whales = outcome(combine(community, attacker["tally"]))
-    n_whales = votes["stake"].shape[1] - n_community
     # a contest: the whales oppose a proposal the community would have decided its way without them
     whale_contested = whales_oppose & (n_whales > 0) & (without_whales == prefs["utility_pass"])
     captured = final != prefs["utility_pass"]
     flipped = final != base_pass
-    cast_power = np.concatenate([np.where(votes["cast"], votes["power"], 0.0), attacker["power"][:, None]], axis=1)
+    n_holders = votes["power"].shape[1]
+    cast_power = np.zeros((len(final), n_holders + 1))
+    np.copyto(cast_power[:, :n_holders], votes["power"], where=votes["cast"])
+    cast_power[:, n_holders] = attacker["power"]
     return {
         "proposals": np.ones(len(final)),
         "captured": captured.astype(float),
