@@ -326,6 +326,8 @@ def test_cast_power_counters_match_separate_sorts():
     rng = np.random.default_rng(5)
     power = rng.pareto(1.1, (7, 300)) * (rng.random((7, 300)) < 0.4)
     power[0] = 0.0
+    power[1] = 1.0  # flat: the Nakamoto running sum must widen to every column
+    power[2, :3] = 1e6  # concentrated: settled within the first columns
     got = cast_power_counters(power)
     total = power.sum(axis=1)
     top = -np.sort(-power, axis=1)[:, :10].sum(axis=1)

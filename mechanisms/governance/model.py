@@ -47,7 +47,7 @@ def cost(params) -> float:
 MODEL = register(
     Model(
         name="governance",
-        version="2.0",
+        version="2.1",
         title="Governance: whale vetoes and Sybil attacks",
         description=__doc__,
         schema=SCHEMA,
