@@ -329,3 +329,19 @@ def test_purchase_grid_is_cached_and_read_only():
     assert purchase_grid(4096) is purchase_grid(4096)
     with pytest.raises(ValueError):
         purchase_grid(4096)[0] = 1
+
+
+def test_qv_spend_fast_path_gives_the_clipped_share_exactly():
+    from tokensim.mechanisms.governance.voting import qv_spend
+
+    rng = np.random.default_rng(9)
+    credits = rng.random((6, 50)) * 100.0
+    intensity = np.exp(rng.standard_normal((6, 50)) * 2.0)
+    remaining = np.array([1.0, 2.0, 3.0, 10.0, 1.0, 7.0])[:, None]
+    mean_square = np.exp(2.0 * rng.random(6))[:, None]
+    u2 = np.square(intensity)
+    denominator = u2 + (remaining - 1.0) * mean_square
+    share = np.where(denominator > 0, u2 / np.where(denominator > 0, denominator, 1.0), 1.0)
+    np.testing.assert_array_equal(qv_spend(credits, intensity, remaining, mean_square),
+                                  credits * np.clip(share, 0.0, 1.0))
+    assert qv_spend(5.0, 0.0, 1.0, 1.0) == 5.0  # nothing later and no intensity: the general path

@@ -42,6 +42,7 @@ from .sybil import (
     split_weights,
 )
 from .voting import (
+    _row_dot,
     conviction_pass_share,
     decide,
     delegate_stake,
@@ -49,7 +50,6 @@ from .voting import (
     qv_spend,
     qv_votes,
     stake_age_multiplier,
-    tally,
     voice_credit_allocation,
 )
 
@@ -166,7 +166,11 @@ def holder_votes(state, params, prefs, turnout_draw, whales_yes) -> dict[str, np
         credits = state["voice_credits"]
         community = qv_spend(credits[:, :n_community], prefs["intensity"], remaining,
                              mean_square_intensity(params)[:, None])
-        spent = np.where(cast_all, np.concatenate([community, credits[:, n_community:] / remaining], axis=1), 0.0)
+        spent = np.empty(stake.shape)
+        # spending times the cast mask: spending is finite and non-negative, so this is exactly
+        # np.where(cast, spending, 0.0) in one pass (whales always cast)
+        np.multiply(community, cast, out=spent[:, :n_community])
+        np.divide(credits[:, n_community:], remaining, out=spent[:, n_community:])
         power = qv_votes(spent)
     elif params["rule"] == "stake_age":
         age = state["first_stake_age"] + state["proposals"][:, None]
@@ -202,9 +206,12 @@ def side_totals(votes: Mapping[str, np.ndarray], columns: slice) -> dict[str, np
     """Yes/no power and tokens cast/against by the holders in ``columns``."""
     power, stake = votes["power"][:, columns], votes["stake"][:, columns]
     cast, yes = votes["cast"][:, columns], votes["yes"][:, columns]
-    yes_power, no_power = tally(power, cast, yes)
+    # tally's masks, made once for power and tokens (the same sums as two tally calls)
+    cast_yes, cast_no = cast & yes, cast & ~yes
+    yes_power, no_power = _row_dot(power, cast_yes), _row_dot(power, cast_no)
     # where power is the stake itself (token, delegated, conviction) its tally is the tokens' tally
-    yes_tokens, no_tokens = (yes_power, no_power) if votes["power"] is votes["stake"] else tally(stake, cast, yes)
+    same = votes["power"] is votes["stake"]
+    yes_tokens, no_tokens = (yes_power, no_power) if same else (_row_dot(stake, cast_yes), _row_dot(stake, cast_no))
     return {"yes": yes_power, "no": no_power, "cast": yes_tokens + no_tokens, "against": no_tokens}
 
 
