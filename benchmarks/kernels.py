@@ -15,11 +15,14 @@ labeling
     marginal (the cost of one more iteration). Check: identical labels, posteriors within 1e-10.
     tokensim's own log-space computation (``space="log"``, the previous version) is timed as well.
 governance
-    The per-member part of one proposal (``p_vote``'s preferences, turnout, tallies of community
-    and whales, Gini and Nakamoto of the power cast), 1,000 members and 20 whales, rules ``token``
-    and ``quadratic``, on the draws and state of the model. Reported per member-proposal. Check:
-    equal booleans and counts, sums within 1e-9 relative. The attacker's best response is not in
-    the kernel (see docs/scale.md for the numpy fixes listed for it).
+    The per-member part of one proposal as governance 2.x runs it (``p_vote``'s preferences,
+    turnout, the tallies of community, whales and the whales' no-adversary counterfactual, the power
+    cast per entity with the attacker's, and its Gini, Nakamoto coefficient and top-10 share), 1,000
+    members and 20 whales, rules ``token`` and ``quadratic`` (voice-credit spending), on the model's
+    own state after 5 proposals, its next draws and the attacker's power as the model computes it.
+    Both sides sort with numpy (see :func:`bench_governance`). Reported per member-proposal. Check:
+    equal booleans and Nakamoto counts, sums within 1e-9 relative. The attacker's best response over
+    the identity grid and the per-sample draws are not in the kernel.
 inflation
     The economy step (:func:`tokensim.mechanisms.inflation.economy.economy_step`, the crash scenario) on
     ``B`` samples. Reported per sample-step. Check: every output within 1e-12 relative.
