@@ -25,7 +25,8 @@ governance
     the identity grid and the per-sample draws are not in the kernel.
 inflation
     The economy step (:func:`tokensim.mechanisms.inflation.economy.economy_step`, the crash scenario) on
-    ``B`` samples. Reported per sample-step. Check: every output within 1e-12 relative.
+    ``B`` samples: 25, the chunk the runner picks for benchmarks/run.py's workload, and 1,000.
+    Reported per sample-step. Check: every output within 1e-12 relative.
 
 Timings are the minimum CPU time over ``--repeat`` interleaved calls (tokensim, compiled, tokensim,
 ...), with the load average before and after, because the machine is shared.
@@ -420,23 +421,24 @@ def bench_governance(repeat: int, batch: int = 60) -> list[dict]:
 def economy_compiled(p, s, shocks, out):
     """economy_step for the crash scenario, one sample at a time; p and s are (B, fields) arrays."""
     for b in range(s.shape[0]):
-        (usage_growth, usage_vol, staker_share, stake_speed, stake_noise, treasury_spend, burn_rate, spec_share,
-         momentum_beta, momentum_days, pid_days, outside, premium, fear, max_ratio, sensitivity, shock_day,
-         shock_depth, shock_duration, shock_recovery, recovery_days) = p[b]
+        (usage_growth, usage_vol, staker_share, reward_sell, stake_speed, stake_noise, treasury_spend, burn_rate,
+         spec_share, momentum_beta, momentum_days, pid_days, outside, premium, fear, max_ratio, sensitivity,
+         shock_day, shock_depth, shock_duration, shock_recovery, recovery_days) = p[b]
         (day0, usage0, supply0, circ0, staked0, treasury0, minted0, burned0, price0, momentum0, ema0, rate,
          peak, demand_scale) = s[b]
         day = day0 + 1
         usage = usage0 * np.exp(usage_growth / 365.0 + usage_vol * shocks[b, 0])
         minted = rate * supply0 / 365.0
         rewards = staker_share * minted
-        staked_floor = max(staked0, 1e-12 * supply0)
-        yld = rate * supply0 * staker_share / staked_floor
+        sold_rewards = reward_sell * rewards
+        yld = rate * supply0 * staker_share / max(staked0, 1e-12 * supply0)
         required = outside + premium + fear * (1.0 - price0 / peak)
         desired = max_ratio / (1.0 + np.exp(-sensitivity * (yld - required)))
-        flow = stake_speed * (desired * supply0 - staked0) + stake_noise * staked0 * shocks[b, 1]
-        circ = circ0 + rewards
-        flow = min(max(flow, -staked0), circ)
-        staked = staked0 + flow
+        staked = staked0 + (rewards - sold_rewards)
+        flow = stake_speed * (desired * supply0 - staked) + stake_noise * staked * shocks[b, 1]
+        circ = circ0 + sold_rewards
+        flow = min(max(flow, -staked), circ)
+        staked = staked + flow
         treasury = treasury0 + (minted - rewards)
         sold = min(treasury, treasury_spend / price0)
         treasury -= sold
@@ -464,16 +466,28 @@ def economy_compiled(p, s, shocks, out):
     return out
 
 
-P_FIELDS = ("usage_growth", "usage_vol", "staker_share", "stake_speed", "stake_noise", "treasury_spend_usd", "burn_rate",
-            "spec_share", "momentum_beta", "momentum_days", "pid_price_days", "outside_rate", "risk_premium", "fear",
-            "max_stake_ratio", "stake_sensitivity", "shock_day", "shock_depth", "shock_duration", "shock_recovery",
-            "recovery_days")
+P_FIELDS = ("usage_growth", "usage_vol", "staker_share", "reward_sell_share", "stake_speed", "stake_noise",
+            "treasury_spend_usd", "burn_rate", "spec_share", "momentum_beta", "momentum_days", "pid_price_days",
+            "outside_rate", "risk_premium", "fear", "max_stake_ratio", "stake_sensitivity", "shock_day", "shock_depth",
+            "shock_duration", "shock_recovery", "recovery_days")
 S_FIELDS = ("day", "usage", "supply", "circulating", "staked", "treasury", "minted", "burned", "price", "momentum",
             "price_ema", "inflation_rate", "peak_price", "demand_scale")
 OUT_FIELDS = ("usage", "supply", "circulating", "staked", "treasury", "minted", "burned", "price", "momentum", "price_ema")
 
 
-def bench_inflation(repeat: int, batches=(25, 1000)) -> list[dict]:
+def workload_batch() -> int:
+    """Rows per chunk that the runner picks for benchmarks/run.py's inflation workload (1,000 runs of
+    10,000 holders): the batch the economy step really sees."""
+    from tokensim.experiments.runner import plan_chunks
+    from tokensim.experiments.spec import parse_spec
+
+    spec = parse_spec({"model": "inflation", "samples": 50, "timesteps": 365, "fixed": {"n_holders": 10_000},
+                       "sweep": {"burn_rate": [float(v) for v in np.linspace(0.0, 0.1, 20)]}}, "<kernels>")
+    return len(plan_chunks(spec, spec.points())[0].rows)
+
+
+def bench_inflation(repeat: int, batches=None) -> list[dict]:
+    """The economy step at a small batch (25), at the benchmark workload's chunk and at 1,000 rows."""
     from tokensim.mechanisms.core import get_model
     from tokensim.mechanisms.core.cadcad_run import Batch, Row
     from tokensim.mechanisms.inflation.economy import economy_step
@@ -481,7 +495,7 @@ def bench_inflation(repeat: int, batches=(25, 1000)) -> list[dict]:
     model = get_model("inflation")
     point = model.schema.resolve({"scenario": "crash"})
     out = []
-    for batch in batches:
+    for batch in batches or (25, workload_batch(), 1000):
         params = Batch(tuple(Row(0, point, s) for s in range(batch))).cadcad_params(model, 5, False)
         state = model.initial_state(params, params["rng"])
         state = {**state, "day": np.full(batch, 30.0)}  # inside the crash

@@ -282,11 +282,11 @@ def report(entries: dict[str, dict[str, Any]]) -> str:
         "largest resident set of the process or of one of its worker processes. `classic` times only its "
         "first runs and extrapolates linearly (it says so); its peak memory is that of the timed subset.",
         "",
-        "**The machine is shared.** Since 2026-12-01 these measurements were taken on 2 cores shared with seven "
-        "other jobs (load averages of 2 to 9 are recorded with every measurement). Absolute times are then "
-        "noisy; compare ratios measured back to back (interleaved runs, minimum of several), and prefer CPU "
-        "time where one process is timed. Sections after the per-model tables come from `backends.py`, "
-        "`chunks.py` and `kernels.py` (see `benchmarks/sections.py`).",
+        "**Load.** Every measurement records the load average at its start and end. The development machine "
+        "(2 cores) was often shared with other jobs; where the load exceeds the core count, absolute times "
+        "measure those jobs too: compare ratios measured back to back (interleaved runs, minimum of several), "
+        "and prefer CPU time where one process is timed. Sections after the per-model tables come from "
+        "`backends.py`, `chunks.py`, `kernels.py` and `results_claims.md` (see `benchmarks/sections.py`).",
         "",
     ]
     for name in sorted(entries):

@@ -1,6 +1,8 @@
 """Markdown sections of benchmarks/results.md for the measurements beside ``run.py``'s per-model table:
-Dask against local (``backends.py``), chunk-size curves (``chunks.py``) and compiled reference kernels
-(``kernels.py``). Each reads the JSON its script wrote next to results.md; a missing file is skipped.
+Dask against local (``backends.py``), chunk-size curves (``chunks.py``), compiled reference kernels
+(``kernels.py``) and measurements taken by hand (``results_claims.md``: the claims pack under GNU
+time, kept verbatim). Each reads the file its script wrote next to results.md; a missing file is
+skipped, so regenerating results.md never drops a section.
 
     python benchmarks/sections.py      # rewrite results.md from the recorded JSON files, measuring nothing
 """
@@ -100,8 +102,14 @@ def kernels_section() -> list[str]:
     return lines + ["", f"numba {entry['numba']}, numpy {entry['numpy']}, {entry['date']}.", ""]
 
 
+def by_hand_section() -> list[str]:
+    """Measurements written by hand (not reproducible by a script here), kept as they are."""
+    path = HERE / "results_claims.md"
+    return path.read_text().rstrip("\n").splitlines() + [""] if path.exists() else []
+
+
 def sections() -> list[str]:
-    return backends_section() + chunks_section() + kernels_section()
+    return by_hand_section() + backends_section() + chunks_section() + kernels_section()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ bugs show a traceback. Ctrl-C and SIGTERM stop a run cleanly, keeping its finish
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import textwrap
@@ -19,6 +20,7 @@ from tokensim.mechanisms.core import TokensimError, get_model, model_names
 from tokensim.mechanisms.core.errors import printable
 from tokensim.mechanisms.core.params import params_from_pairs
 
+from .paths import outside_package
 from .storage import ADVICE, storage_error
 
 
@@ -27,12 +29,24 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for name in names:
         model = get_model(name)
         print(f"{model.name} (v{model.version}): {model.title}")
-        table = pd.DataFrame(model.schema.table())
-        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-            print(textwrap.indent(table.to_string(index=False), "  "))
-        print("  metrics: " + ", ".join(model.metric_names))
+        for row in model.schema.table():
+            print(_parameter_text(row))
+        print(textwrap.fill("metrics: " + ", ".join(model.metric_names), LIST_WIDTH, initial_indent="  ",
+                            subsequent_indent="    "))
         print()
     return 0
+
+
+LIST_WIDTH = 100
+
+
+def _parameter_text(row: dict[str, str]) -> str:
+    """One parameter for ``tokensim list``: name, default and range on a line, then its basis
+    (calibrated with its source, assumed with its plausible range, or a setting) and description."""
+    head = f"  {row['name']} = {row['default']}: {row['allowed']}" + ("; structural" if row["structural"] else "")
+    body = textwrap.fill(f"{row['basis']}. {row['description']}", LIST_WIDTH, initial_indent="      ",
+                         subsequent_indent="      ")
+    return f"{head}\n{body}"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -54,6 +68,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else spec.output
     if output is None:
         output = Path("results") / Path(args.spec).stem
+    output = outside_package(output, Path(args.spec).stem)
     mapper = chunk_map(args.backend, args.workers, args.address)
     if not args.force:
         points = spec.points()
@@ -259,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (`tokensim list | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
     except TokensimError as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2

@@ -27,7 +27,6 @@ WIDTH, HEIGHT = 520, 300
 # Okabe and Ito's colour-blind-safe palette (Color Universal Design), black last; lines take the
 # colours in the order of the scenarios or swept values, so the first scenario is always orange.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
-REPOSITORY_URL = "https://github.com/tokensim/tokensim"
 Y_PADDING = 8  # pixels between the plot frame and the data, so a line at a bound (1.0) stays visible
 
 
@@ -72,27 +71,33 @@ def caption(provenance: Mapping[str, Any], metric: str) -> str:
 def content_hash(chart: alt.TopLevelMixin | None, provenance: Mapping[str, Any]) -> str:
     """Eight hex digits of the figure's content: its Vega-Lite spec (data included), or the
     provenance when there is no chart; two different figures get different citation keys."""
-    body = chart.to_json(sort_keys=True) if chart is not None else json.dumps(provenance, sort_keys=True, default=str)
+    if chart is None:
+        body = json.dumps(provenance, sort_keys=True, default=str)
+    else:  # every row counts, however many (Altair refuses to serialise over 5,000 rows by default)
+        with alt.data_transformers.enable("default", max_rows=None):
+            body = chart.to_json(sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()[:8]
 
 
 def bibtex(provenance: Mapping[str, Any], metric: str, chart: alt.TopLevelMixin | None = None) -> str:
     """A BibTeX entry for a figure (``chart``) or a result set: the key joins model, metric and a
-    hash of the content, and the entry carries the repository URL."""
+    hash of the content; the entry carries the project's URL when it has one
+    (:func:`~tokensim.experiments.provenance.repository_url`) and always the commit."""
     year = str(provenance["created"])[:4]
     metric_key = "".join(c if c.isalnum() else "_" for c in metric)
     key = f"tokensim_{provenance['model']}_{metric_key}_{content_hash(chart, provenance)}"
     title = provenance.get("title") or provenance.get("model_title") or provenance["model"]
+    url = provenance.get("repository", "")
     return (
         f"@software{{{key},\n"
         f"  title = {{tokensim: {title} ({metric})}},\n"
         f"  author = {{{{tokensim developers}}}},\n"
         f"  year = {{{year}}},\n"
         f"  version = {{{provenance['tokensim_version']}}},\n"
-        f"  url = {{{REPOSITORY_URL}}},\n"
-        f"  note = {{model {provenance['model']} v{provenance['model_version']}, seed {provenance['seed']}, "
+        + (f"  url = {{{url}}},\n" if url else "")
+        + f"  note = {{model {provenance['model']} v{provenance['model_version']}, seed {provenance['seed']}, "
         f"{provenance['samples']} samples, commit {provenance['git_commit']}}}\n"
-        f"}}\n"
+        "}\n"
     )
 
 

@@ -25,6 +25,32 @@ def package_version() -> str:
         return "0+unknown"
 
 
+def repository_url() -> str:
+    """The project's public address, or "" while it has none (then citations carry no URL, never a
+    guessed one): ``[project.urls]`` of the installed package's metadata (Repository, Source or
+    Homepage), else of the checkout's pyproject.toml, else the checkout's git remote ``origin``."""
+    import tomllib
+
+    try:
+        labelled = dict(u.split(", ", 1) for u in metadata.metadata("tokensim").get_all("Project-URL") or [])
+    except metadata.PackageNotFoundError:
+        labelled = {}
+    root = Path(__file__).resolve().parent.parent
+    try:
+        labelled = {**tomllib.loads((root / "pyproject.toml").read_text()).get("project", {}).get("urls", {}),
+                    **labelled}
+    except (OSError, tomllib.TOMLDecodeError):
+        pass
+    for key in ("Repository", "Source", "Homepage"):
+        if labelled.get(key):
+            return str(labelled[key])
+    try:
+        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True,
+                              text=True, check=False, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def git_commit() -> str:
     """The commit of the tokensim checkout (with ``-dirty`` if it has changes), or ``unknown``."""
     root = Path(__file__).resolve().parent.parent
@@ -71,6 +97,7 @@ def provenance(spec: Spec, points: list[dict[str, Any]]) -> dict[str, Any]:
         "seed_derivation": SEED_DERIVATION,
         "tokensim_version": package_version(),
         "git_commit": git_commit(),
+        "repository": repository_url(),
         "versions": _versions(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -61,11 +61,21 @@ def _atomic(path: Path) -> Iterator[Path]:
             pass
 
 
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Columns worth dictionary-encoding: all but the floating-point ones.
+
+    Identifiers, counts and labels repeat and shrink under a dictionary; simulated floats rarely
+    repeat, so encoding them tries a dictionary, overflows it and falls back, which made writing
+    2-3.5x slower for files of about the same size (benchmarks/results.md, storage).
+    """
+    return [field.name for field in schema if not pa.types.is_floating(field.type)]
+
+
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` atomically (a temporary name, then a rename), with page checksums."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     with _atomic(path) as tmp:
-        pq.write_table(table, tmp, write_page_checksum=True)
+        pq.write_table(table, tmp, write_page_checksum=True, use_dictionary=dictionary_columns(table.schema))
 
 
 def write_text(text: str, path: Path) -> None:
@@ -88,7 +98,8 @@ def write_tables(frames: Iterable[pd.DataFrame], path: Path, provenance: dict[st
                     meta = dict(table.schema.metadata or {})
                     meta[META_KEY] = json.dumps(provenance, default=str).encode()
                     schema = table.schema.with_metadata(meta)
-                    writer = pq.ParquetWriter(tmp, schema, write_page_checksum=True)
+                    writer = pq.ParquetWriter(tmp, schema, write_page_checksum=True,
+                                              use_dictionary=dictionary_columns(schema))
                 writer.write_table(table.cast(schema))
         finally:
             if writer is not None:

@@ -282,8 +282,8 @@ def test_comparison_spec_errors_name_the_key():
         parse_comparison({**base, "baseline": "C", "scenarios": {"A": {}, "B": {}}}, "c.toml")
 
 
-def test_citation_keys_differ_per_figure_and_carry_the_repository_url():
-    from tokensim.experiments.figures import REPOSITORY_URL, bibtex
+def test_citation_keys_differ_per_figure_and_carry_the_repository_url_only_when_there_is_one():
+    from tokensim.experiments.figures import bibtex
 
     frame, prov = run_scenarios(toy_scenarios(noise=2.0))
     ts = figure(frame, prov, "supply", kind="timeseries", color="scenario")
@@ -291,7 +291,9 @@ def test_citation_keys_differ_per_figure_and_carry_the_repository_url():
     keys = {bibtex(prov, "supply", c).splitlines()[0] for c in (ts, dist)}
     assert len(keys) == 2 and all(k.startswith("@software{tokensim_toy_supply_") for k in keys)
     assert bibtex(prov, "supply", ts) == bibtex(prov, "supply", figure(frame, prov, "supply", kind="timeseries", color="scenario"))
-    assert f"url = {{{REPOSITORY_URL}}}" in bibtex(prov, "supply", ts)
+    assert "url = " not in bibtex({**prov, "repository": ""}, "supply", ts)  # never a guessed address
+    entry = bibtex({**prov, "repository": "https://example.org/tokensim"}, "supply", ts)
+    assert "url = {https://example.org/tokensim}" in entry and f"commit {prov['git_commit']}" in entry
 
 
 def test_charts_colour_lines_in_scenario_order_with_a_colour_blind_safe_palette_and_time_units():

@@ -14,7 +14,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 def test_claims_tab_checks_a_claim_and_shows_verdict_robustness_and_figures(tmp_path, monkeypatch):
     root = toy_root(tmp_path)
-    monkeypatch.setattr(claims, "REPO_ROOT", root)
+    monkeypatch.setattr(claims, "PACKAGE_ROOT", root)
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page("app_pages/claims.py").run()

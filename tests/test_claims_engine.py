@@ -107,6 +107,8 @@ def test_groups_over_k_and_none():
     ({"supports": {"when": [dict(ABOVE, range={"rule": [2, 1]})]}}, "supports.when[0].range.rule"),
     ({"supports": {"when": [{"metric": "m", "best": "lowest", "among": "rule", "threshold": 1}]}}, "supports.when[0].threshold"),
     ({"max_samples": 1}, "max_samples"),
+    ({"budget": 0}, "budget"),
+    ({"budget": "lots"}, "budget"),
 ])
 def test_criteria_errors_name_claim_and_key(change, key):
     table = claim_table([ABOVE], [BELOW])
@@ -115,6 +117,14 @@ def test_criteria_errors_name_claim_and_key(change, key):
     with pytest.raises(ClaimError) as err:
         parse_claim(table, "seeds/claims.toml")
     assert f"claim 't-claim': key '{key}'" in str(err.value) and str(err.value).startswith("seeds/claims.toml")
+
+
+def test_a_claims_budget_sizes_its_robustness_unless_budget_is_given():
+    plain = parse_claim(claim_table([ABOVE], [BELOW]))
+    dear = parse_claim({**claim_table([ABOVE], [BELOW]), "budget": 700})
+    assert Settings().budget_for(plain) == engine.DEFAULT_BUDGET and Settings().budget_for(dear) == 700
+    assert Settings(budget=50).budget_for(dear) == 50
+    assert "budget" in dear.criteria_dict()  # the verdict's content hash covers it
 
 
 def test_shipped_claims_parse_and_fit_their_experiments():
@@ -211,6 +221,8 @@ def test_inconclusive_adds_samples_until_the_cap(tmp_path):
 def test_cli_check_caches_by_content_and_report_is_byte_identical(tmp_path, monkeypatch, capsys):
     root = toy_root(tmp_path)
     (root / "README.md").write_text(f"# toy\n\n{FINDINGS_BEGIN}\nold\n{FINDINGS_END}\n\nrest\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "toy.md").write_text(f"# The toy model\n\n## Verdicts\n\n{FINDINGS_BEGIN}\nhand-copied\n{FINDINGS_END}\n")
     base = ["claims", "--root", str(root)]
     assert main([*base, "check", "--all", "--quiet", "--ensemble", "6"]) == 0
     assert "toy-supply-stays-high: SUPPORTED" in capsys.readouterr().out
@@ -241,6 +253,9 @@ def test_cli_check_caches_by_content_and_report_is_byte_identical(tmp_path, monk
     assert md == claims_markdown(rows)
     for line in findings_table(rows).splitlines()[2:]:
         assert line.replace("(docs/claims.md#", "(#") in md
+    # the model's page carries its family's table, generated, with links beside it
+    page = (docs / "toy.md").read_text()
+    assert "hand-copied" not in page and findings_table(rows, link="claims.md") in page
 
 
 def test_readme_table_matches_the_report():

@@ -76,3 +76,18 @@ def test_console_script_runs_as_a_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tokensim.experiments.cli", "run", str(tmp_path / "x.toml")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_list_shows_each_parameter_with_range_basis_and_source_in_readable_lines(capsys):
+    assert main(["list", "governance"]) == 0
+    out = capsys.readouterr().out
+    assert "  n_community = 1000: an integer in [2, 1e+06] (wallets); structural" in out
+    assert "assumed, plausible [0.1, 0.6]." in out  # top1_share's basis
+    assert "calibrated (" in out  # a calibrated parameter names its source
+    assert max(len(line) for line in out.splitlines()) <= 160
+
+
+def test_list_into_a_closed_pipe_stops_without_a_traceback():
+    done = subprocess.run(f"{sys.executable} -m tokensim.experiments.cli list | head -1", shell=True,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr

@@ -27,6 +27,29 @@ def test_batch_rows_draw_their_own_streams():
         np.testing.assert_array_equal(batch[s], alone)
 
 
+def test_streams_give_each_row_the_numbers_of_its_own_generator_whatever_the_batch():
+    """Buffered streams: a row's draws are its generator's consecutive draws, alone or in a batch,
+    across refills (calls larger than a block included), one sequence per method and arguments."""
+    sizes = [2, 1, 2, 700, 2, 1500, 3] * 3  # crosses the 1,024-draw block several times
+
+    def drawn(gens):
+        rng = BatchRNG(gens)
+        normals = np.concatenate([rng.stream("standard_normal", n) for n in sizes], axis=1)
+        ints = np.concatenate([rng.stream("integers", 3, low=0, high=10) for _ in sizes], axis=1)
+        return normals, ints
+
+    batch_normals, batch_ints = drawn([sample_generator(5, {"x": 1}, s) for s in range(3)])
+    for s in range(3):
+        alone_normals, alone_ints = drawn([sample_generator(5, {"x": 1}, s)])
+        np.testing.assert_array_equal(batch_normals[s], alone_normals[0])
+        np.testing.assert_array_equal(batch_ints[s], alone_ints[0])
+    # With nothing else drawn, a stream is the generator's plain sequence of draws.
+    plain = sample_generator(5, {"x": 1}, 0)
+    rng = BatchRNG([sample_generator(5, {"x": 1}, 0)])
+    np.testing.assert_array_equal(np.concatenate([rng.stream("standard_normal", n)[0] for n in sizes]),
+                                  np.concatenate([plain.normal(size=n) for n in sizes]))
+
+
 def test_same_seed_same_numbers_different_seed_different_numbers():
     a = run_batches(MODEL, [Batch(tuple(rows()))], 10, seed=1)
     b = run_batches(MODEL, [Batch(tuple(rows()))], 10, seed=1)

@@ -59,3 +59,16 @@ def test_bad_requests_are_user_errors():
         figure(frame, prov, "capture_rate", color="nope")
     with pytest.raises(TokensimError, match="metric 'nope' is not in these results"):
         figure(frame, prov, "nope")
+
+
+def test_a_figure_of_more_than_altairs_5000_rows_gets_its_citation_key():
+    from tokensim.experiments.figures import bibtex
+
+    frame, prov = results({"rule": ["token", "quadratic"], "whale_share": list(np.linspace(0.01, 0.5, 1500))})
+    assert len(frame) > 5000
+    chart = figure(frame, prov, "capture_rate", kind="timeseries", color="rule")
+    entry = bibtex(prov, "capture_rate", chart)
+    assert entry.startswith("@software{tokensim_governance_capture_rate_")
+    other = figure(frame.assign(capture_rate=frame.capture_rate[::-1].to_numpy()), prov, "capture_rate",
+                   kind="timeseries", color="rule")
+    assert bibtex(prov, "capture_rate", other) != entry  # the key covers every row of the data

@@ -18,10 +18,10 @@ import pandas as pd
 
 from tokensim.mechanisms.core.errors import TokensimError
 
+from ..paths import PACKAGE_ROOT, output_root, outside_package
 from ..spec import Spec, load_spec
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CLAIMS_PATH = REPO_ROOT / "seeds" / "claims.toml"
+CLAIMS_PATH = PACKAGE_ROOT / "seeds" / "claims.toml"
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,16 @@ def load_claims(path: Path | None = None) -> list[dict[str, Any]]:
 def experiment_of(claim: Mapping[str, Any], root: Path | None = None) -> Experiment:
     """Locate and parse the spec of ``claim`` (paths relative to ``root``, default the repository);
     a missing or invalid spec gives an ``error``."""
-    root = root or REPO_ROOT
+    root = root or PACKAGE_ROOT
     path = root / claim["experiment"]
-    default_results = root / "results" / path.stem
+    default_results = output_root(root) / "results" / path.stem
     if not path.is_file():
         return Experiment(path, None, f"{claim['experiment']} is not written yet", default_results)
     try:
         spec = load_spec(path)
     except TokensimError as exc:
         return Experiment(path, None, str(exc), default_results)
-    results = spec.output.resolve() if spec.output is not None else default_results
+    results = outside_package(spec.output, path.stem).resolve() if spec.output is not None else default_results
     return Experiment(path, spec, "", results)
 
 
@@ -72,8 +72,8 @@ def computed_rows(root: Path | None = None, results: Path | None = None):
     from ..claims.criteria import load_claims as load_structured
     from ..claims.engine import Settings, is_current, read_record
 
-    root = root or REPO_ROOT
-    results = results or root / "results" / "claims"
+    root = root or PACKAGE_ROOT
+    results = results or output_root(root) / "results" / "claims"
     rows = []
     for claim in load_structured(root / "seeds" / "claims.toml"):
         record = read_record(results, claim.id)
@@ -92,8 +92,8 @@ def page(root: Path | None = None) -> None:
 
     from ..claims.report import summary_rows
 
-    root = root or REPO_ROOT
-    results = root / "results" / "claims"
+    root = root or PACKAGE_ROOT
+    results = output_root(root) / "results" / "claims"
     st.caption("Verdicts computed by the claims engine from each claim's structured criteria (95% t intervals; more "
                "samples while undecided; robustness over the models' assumed parameters). The same records give "
                "docs/claims.md; from a shell: `tokensim claims check --all && tokensim claims report`. "

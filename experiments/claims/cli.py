@@ -8,16 +8,17 @@ from pathlib import Path
 
 from tokensim.mechanisms.core import TokensimError
 
+from ..paths import PACKAGE_ROOT, output_root
 from .criteria import Claim, load_claims
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def add_parser(sub, func) -> None:
     p = sub.add_parser("claims", help="computed verdicts on the claims of seeds/claims.toml")
-    p.add_argument("--root", default=str(REPO_ROOT), help="repository root holding seeds/ and experiments/specs/")
+    p.add_argument("--root", default=str(PACKAGE_ROOT), help="folder holding seeds/ and experiments/specs/ "
+                                                             "(default: the repository, or the installed package)")
     p.add_argument("--claims", help="claims file (default: ROOT/seeds/claims.toml)")
-    p.add_argument("--results", help="where records and chunks go (default: ROOT/results/claims)")
+    p.add_argument("--results", help="where records and chunks go (default: results/claims in the repository, "
+                                     "or in the current folder when tokensim is installed from a wheel)")
     csub = p.add_subparsers(dest="claims_command", required=True)
     csub.add_parser("list", help="every claim with its stored verdict (current, stale or missing)")
     c = csub.add_parser("check", help="decide claims, running only what is missing")
@@ -34,15 +35,16 @@ def add_parser(sub, func) -> None:
                                                 "(default 200); sizes the ensemble")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     r = csub.add_parser("report", help="write docs/claims.md, docs/claims.html and README's findings table")
-    r.add_argument("--docs", help="docs folder (default ROOT/docs)")
-    r.add_argument("--readme", help="README to update between its markers (default ROOT/README.md)")
+    r.add_argument("--docs", help="docs folder (default: docs/ in the repository, or in the current folder)")
+    r.add_argument("--readme", help="README to update between its markers (default: ROOT/README.md if there is "
+                                    "one; an installed package has none)")
     p.set_defaults(func=func)
 
 
 def _paths(args) -> tuple[Path, Path, Path]:
     root = Path(args.root)
     claims = Path(args.claims) if args.claims else root / "seeds" / "claims.toml"
-    results = Path(args.results) if args.results else root / "results" / "claims"
+    results = Path(args.results) if args.results else output_root(root) / "results" / "claims"
     return root, claims, results
 
 
@@ -89,9 +91,14 @@ def run_claims(args: argparse.Namespace) -> int:
     if args.claims_command == "report":
         from .report import write_report
 
-        docs = Path(args.docs) if args.docs else root / "docs"
-        readme = Path(args.readme) if args.readme else root / "README.md"
-        for path in write_report(claims, results, docs, readme, root):
+        docs = Path(args.docs) if args.docs else output_root(root) / "docs"
+        readme = Path(args.readme) if args.readme else (root / "README.md" if (root / "README.md").is_file() else None)
+        try:
+            written = write_report(claims, results, docs, readme, root)
+        except OSError as exc:
+            raise TokensimError(f"claims report: cannot use {exc.filename or docs}: {exc.strerror or exc} "
+                                "(choose another --docs or --readme)") from None
+        for path in written:
             print(f"wrote {path}")
         return 0
     return _check(args, root, claims_path, claims, results)

@@ -23,7 +23,9 @@ a numeric parameter (the threshold is its value at the point, e.g. the cartel's 
 ``over = "none"`` (true when no selected point passes); ``group``: conditions of one criterion
 with the same group name are combined point by point (all must pass at the same point) before
 the group's ``over`` (its first condition's) is applied; ``label`` (a short text shown with a
-condition); and per claim ``max_samples`` (the cap of adaptive sampling),
+condition); and per claim ``max_samples`` (the cap of adaptive sampling), ``budget`` (the
+robustness compute for this claim in estimated seconds, for a claim whose ensemble points are
+dear; ``--budget`` overrides it),
 ``figure = {x, color, facet}`` (the axes of the claim's figure) and ``robustness`` (the assumed
 parameters to screen).
 
@@ -50,7 +52,7 @@ VERSUS = ("all", "any")
 CRITERION_KEYS = {"combine", "when"}
 CLAIM_KEYS = {
     "id", "family", "claim", "source", "also_in", "experiment", "metric", "supports_if", "refutes_if", "notes",
-    "supports", "refutes", "robustness", "max_samples", "figure",
+    "supports", "refutes", "robustness", "max_samples", "budget", "figure",
 }
 FIGURE_KEYS = {"x", "color", "facet"}
 
@@ -140,6 +142,7 @@ class Claim:
     refutes: Criterion
     robustness: tuple[str, ...] | None = None
     max_samples: int | None = None
+    budget: float | None = None
     figure: Mapping[str, str] = field(default_factory=dict)
     notes: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -149,7 +152,7 @@ class Claim:
 
     def criteria_dict(self) -> dict[str, Any]:
         """The machine-checkable part as written (what the verdict's content hash covers)."""
-        keys = ("supports", "refutes", "robustness", "max_samples", "figure", "experiment")
+        keys = ("supports", "refutes", "robustness", "max_samples", "budget", "figure", "experiment")
         return {k: self.raw[k] for k in keys if k in self.raw}
 
 
@@ -212,6 +215,10 @@ def parse_claim(table: Mapping[str, Any], source: str = "<claims>", fallback_id:
     if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, int)
                                     or not 2 <= max_samples <= 100_000):
         raise fail("max_samples", f"{max_samples!r} should be an integer in [2, 100000]")
+    budget = table.get("budget")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                               or not 1 <= budget <= 100_000):
+        raise fail("budget", f"{budget!r} should be a number of estimated seconds in [1, 100000]")
     figure = table.get("figure", {})
     if not isinstance(figure, Mapping):
         raise fail("figure", "should be a table {x = ..., color = ..., facet = ...}")
@@ -227,7 +234,7 @@ def parse_claim(table: Mapping[str, Any], source: str = "<claims>", fallback_id:
         supports=_criterion(table.get("supports"), "supports", fail),
         refutes=_criterion(table.get("refutes"), "refutes", fail),
         robustness=None if robustness is None else tuple(robustness), max_samples=max_samples,
-        figure=dict(figure), notes=str(table.get("notes", "")), raw=table,
+        budget=None if budget is None else float(budget), figure=dict(figure), notes=str(table.get("notes", "")), raw=table,
     )
 
 

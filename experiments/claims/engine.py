@@ -7,7 +7,7 @@
 ``CAP_FACTOR`` x the spec's samples). Then the robustness analysis
 (:mod:`tokensim.experiments.claims.robustness`) re-decides the verdict across the assumed parameters,
 on the deciding points only and with ``Settings.ensemble_samples`` samples per point, within a
-compute budget per claim (``Settings.budget``, in the models' estimated seconds): the ensemble
+compute budget per claim (:meth:`Settings.budget_for`, in the models' estimated seconds): the ensemble
 shrinks to fit it and the Morris screen is skipped when not even one trajectory fits; the record
 says what was done.
 
@@ -33,7 +33,7 @@ import pandas as pd
 
 from tokensim.mechanisms.core import get_model
 
-from ..provenance import git_commit, package_version
+from ..provenance import git_commit, package_version, repository_url
 from ..spec import Spec, load_spec
 from ..storage import write_table
 from .criteria import Claim, check_against
@@ -43,6 +43,7 @@ from .verdict import convergence, decide, referenced_points
 
 ENGINE_VERSION = "1"
 CAP_FACTOR = 4
+DEFAULT_BUDGET = 200.0  # robustness compute per claim, estimated seconds, unless the claim or --budget says
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,16 @@ class Settings:
     levels: int = 4
     ensemble: int = 16
     ensemble_samples: int | None = None  # default: max(4, spec samples // 2)
-    budget: float = 200.0  # estimated compute (model cost functions, seconds on the reference machine) per claim
+    budget: float | None = None  # robustness compute per claim (--budget), overriding each claim's own
     seed: int = 11
 
     def ensemble_samples_for(self, spec: Spec) -> int:
         return self.ensemble_samples or max(4, spec.samples // 2)
+
+    def budget_for(self, claim: Claim) -> float:
+        """Estimated compute (model cost functions, seconds on the reference machine) for the
+        claim's robustness: ``--budget`` if given, else the claim's ``budget``, else 200."""
+        return self.budget if self.budget is not None else claim.budget or DEFAULT_BUDGET
 
 
 class Progress:
@@ -162,9 +168,9 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
         model = get_model(spec.model)
         per_point = sum(model.cost(points[pid]) for pid in deciding) * ens_n * spec.timesteps
         robustness = analyse(claim, spec, decision["verdict"], evaluate, settings.trajectories, settings.levels,
-                             settings.ensemble, settings.seed, max_points=int(settings.budget // max(per_point, 1e-9)))
+                             settings.ensemble, settings.seed, max_points=int(settings.budget_for(claim) // max(per_point, 1e-9)))
         robustness["estimated_seconds_per_point"] = per_point
-        robustness["budget_seconds"] = settings.budget
+        robustness["budget_seconds"] = settings.budget_for(claim)
         robustness["samples_per_point"] = ens_n
         robustness["deciding_points"] = len(deciding)
     else:
@@ -192,26 +198,6 @@ def check_claim(claim: Claim, root: Path, results: Path, settings: Settings = Se
     tmp.write_text(dumps(record))
     tmp.replace(out_dir / "verdict.json")
     return record
-
-
-def repository_url() -> str:
-    """The project's URL: ``[project.urls]`` of pyproject.toml, else the git remote ``origin``, else ""."""
-    import subprocess
-    import tomllib
-
-    root = Path(__file__).resolve().parents[2]
-    try:
-        urls = tomllib.loads((root / "pyproject.toml").read_text()).get("project", {}).get("urls", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        urls = {}
-    for key in ("Repository", "Source", "Homepage"):
-        if urls.get(key):
-            return str(urls[key])
-    try:
-        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=False,
-                              timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def dumps(record: Mapping[str, Any]) -> str:

@@ -4,7 +4,9 @@ Everything here reads stored records (``results/claims/<id>/verdict.json`` and
 ``outcomes.parquet``), never runs a simulation and never writes a verdict by hand. Output is a
 pure function of the stored records (no clock, no machine names), so regenerating from the same
 records gives byte-identical files. README's findings table sits between ``FINDINGS_BEGIN`` and
-``FINDINGS_END`` and is built from the same rows as docs/claims.md.
+``FINDINGS_END`` and is built from the same rows as docs/claims.md; a model's page
+(``docs/<family>.md``) with the same markers gets the table of its own family's claims, so no page
+carries a hand-copied verdict.
 """
 from __future__ import annotations
 
@@ -246,7 +248,8 @@ def replace_findings(readme: str, table: str) -> str:
 
 
 def write_report(claims: Sequence[Claim], results: Path, docs: Path, readme: Path | None, root: Path) -> list[Path]:
-    """Write figures, docs/claims.md, docs/claims.html and README's findings table from stored records."""
+    """Write figures, docs/claims.md, docs/claims.html, README's findings table and each model page's
+    table of its family's claims (where the page has the markers) from stored records."""
     import pandas as pd
 
     from .figures import WHAT, bibtex, figures_for, save
@@ -264,10 +267,17 @@ def write_report(claims: Sequence[Claim], results: Path, docs: Path, readme: Pat
             bib.write_text(bibtex(record, kind, WHAT[kind]))
             written.append(bib)
     md, page = docs / "claims.md", docs / "claims.html"
+    docs.mkdir(parents=True, exist_ok=True)
     md.write_text(claims_markdown(rows))
     page.write_text(claims_html(rows))
     written += [md, page]
     if readme is not None:
         readme.write_text(replace_findings(readme.read_text(), findings_table(rows)))
         written.append(readme)
+    for family in sorted({claim.family for claim, _ in rows}):
+        page_path = docs / f"{family}.md"  # a model's own page, if it carries the findings markers
+        if page_path.is_file() and FINDINGS_BEGIN in (text := page_path.read_text()):
+            family_rows = [(claim, record) for claim, record in rows if claim.family == family]
+            page_path.write_text(replace_findings(text, findings_table(family_rows, link="claims.md")))
+            written.append(page_path)
     return written

@@ -107,7 +107,7 @@ def analyse(claim: Claim, spec, base_verdict: str, evaluate: Evaluate, trajector
         if max_points < MIN_ENSEMBLE:
             return {"status": "not_assessed", "parameters": names,
                     "reason": (f"not assessed: the budget allows {max_points} ensemble points of the deciding points, "
-                               f"fewer than {MIN_ENSEMBLE} (raise --budget)")}
+                               f"fewer than {MIN_ENSEMBLE} (raise --budget or the claim's budget)")}
         ensemble = min(ensemble, max(MIN_ENSEMBLE, max_points // 2))
         trajectories = min(trajectories, (max_points - ensemble) // (d + 1))
     side = "refutes" if base_verdict == "refuted" else "supports"

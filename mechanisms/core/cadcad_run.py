@@ -133,6 +133,9 @@ def _records_to_frame(model: Model, batches: Sequence[Batch], records: list[dict
             "timestep": np.repeat([record["timestep"] for record in steps], size),
         }
         for name in model.metric_names:
-            columns[name] = np.concatenate([np.broadcast_to(record[name], (size,)) for record in steps]).astype(float)
+            column = np.empty((n_steps, size))
+            for i, record in enumerate(steps):
+                column[i] = record[name]  # a (B,) array, or a scalar broadcast over the batch
+            columns[name] = column.ravel()
         frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)

@@ -10,7 +10,9 @@ are then compared under the same exogenous luck, which reduces the variance of d
 
 :class:`BatchRNG` holds the generators of one batch and draws ``(B, ...)`` arrays, each row from
 its own sample's generator, so the numbers of a sample are the same whether it runs alone or in a
-batch of thousands.
+batch of thousands. A draw costs one generator call per row, which dominates when a model draws a
+few numbers per sample per step; :meth:`BatchRNG.stream` serves such draws from per-sample blocks
+drawn ahead (one call per row per block), with the same batching independence.
 """
 from __future__ import annotations
 
@@ -47,8 +49,12 @@ class BatchRNG:
     ``B``); scalars apply to every sample. For anything else use :meth:`map`.
     """
 
+    #: Draws per row fetched at once by :meth:`stream` (more when one call asks for more).
+    STREAM_BLOCK = 1024
+
     def __init__(self, generators: Sequence[np.random.Generator]) -> None:
         self.generators = list(generators)
+        self._streams: dict[tuple, list] = {}
 
     def __len__(self) -> int:
         return len(self.generators)
@@ -56,6 +62,32 @@ class BatchRNG:
     def map(self, fn: Callable[[np.random.Generator, int], Any]) -> np.ndarray:
         """Stack ``fn(generator, row)`` over the rows of the batch."""
         return np.stack([np.asarray(fn(g, i)) for i, g in enumerate(self.generators)])
+
+    def stream(self, method: str, n: int, **kwargs: Any) -> np.ndarray:
+        """The next ``n`` draws ``(B, n)`` of each row's buffered ``method`` stream.
+
+        ``method`` is a :class:`numpy.random.Generator` method whose draws are independent of how
+        they are grouped into calls (``random``, ``standard_normal``, ``integers``, ...); ``kwargs``
+        are scalars shared by every row and name the stream with ``method``. A stream is refilled
+        with ``max(STREAM_BLOCK, n)`` draws per row, one generator call per row, when it runs short.
+        A row's numbers depend only on its generator and on the sequence of calls the model makes,
+        never on the batch, the worker or the backend. If a model draws nothing else from the
+        generators, a stream gives exactly the numbers of one call per step (blocks of a
+        ``standard_normal`` stream are the normals that ``normal(size=k)`` calls would give).
+        """
+        key = (method, tuple(sorted(kwargs.items())))
+        buffer, pos = self._streams.get(key, (None, 0))
+        if buffer is None or pos + n > buffer.shape[1]:
+            block = max(self.STREAM_BLOCK, n)
+            fresh = np.stack([getattr(g, method)(size=block, **kwargs) for g in self.generators])
+            buffer = fresh if buffer is None else np.concatenate([buffer[:, pos:], fresh], axis=1)
+            pos = 0
+        self._streams[key] = [buffer, pos + n]
+        return self._rows(buffer[:, pos : pos + n])
+
+    def _rows(self, draws: np.ndarray) -> np.ndarray:
+        """Per-generator draws as the batch's rows (one row per generator here)."""
+        return draws
 
     def _draw(self, method: str, size: int | tuple[int, ...], kwargs: dict[str, Any]) -> np.ndarray:
         per_sample = {k: v for k, v in kwargs.items() if isinstance(v, np.ndarray)}

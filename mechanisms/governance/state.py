@@ -52,12 +52,33 @@ def delegation(community: np.ndarray, params: Mapping[str, Any], rng: BatchRNG) 
     probability ``delegation_share`` to a delegate picked uniformly.
     """
     n_delegates = params["n_delegates"]
-    delegates = np.argsort(-community, axis=1, kind="stable")[:, :n_delegates]
+    delegates = largest(community, n_delegates)
     delegates_now = rng.random(size=community.shape[1]) < params["delegation_share"][:, None]
     choice = rng.integers(size=community.shape[1], low=0, high=n_delegates)
     is_delegate = np.zeros(community.shape, dtype=bool)
     np.put_along_axis(is_delegate, delegates, True, axis=1)
     return np.where(delegates_now & ~is_delegate, np.take_along_axis(delegates, choice, axis=1), -1)
+
+
+def largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Columns of the ``k`` largest values of each row, largest first, ties by lower column.
+
+    Exactly ``np.argsort(-values, axis=1, kind="stable")[:, :k]``, at the cost of a partition: the
+    ``k`` candidates of a row are sorted alone when the row's ``k``-th value is not tied with a value
+    outside them; rows with such a tie take the full stable sort.
+    """
+    n = values.shape[1]
+    if k >= n:
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    top = np.argpartition(-values, k - 1, axis=1)[:, :k]
+    top_values = np.take_along_axis(values, top, axis=1)
+    order = np.lexsort((top, -top_values), axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    threshold = np.take_along_axis(values, top[:, -1:], axis=1)
+    tied = (values >= threshold).sum(axis=1) > k
+    if tied.any():
+        top[tied] = np.argsort(-values[tied], axis=1, kind="stable")[:, :k]
+    return top
 
 
 def turnout_probability(stake: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:

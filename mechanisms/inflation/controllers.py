@@ -225,11 +225,16 @@ RULES = {"fixed": _fixed, "cosmos": _cosmos, "pid": _pid, "team": _team, "govern
 
 
 def controller_noise(p, rng) -> dict[str, np.ndarray]:
-    """The draws a policy needs each day, drawn every day so streams do not depend on batching."""
+    """The draws a policy needs each day, drawn every day so streams do not depend on batching.
+
+    They come from the rows' buffered streams: the team's observation noise from the same normal
+    stream as the economy's shocks (so it takes the numbers one call per day would give), the vote
+    seeds from an integer stream of their own.
+    """
     if p["policy"] == "team":
-        return {"observation": rng.normal()}
+        return {"observation": rng.stream("standard_normal", 1)[:, 0]}
     if p["policy"] == "governance":  # a seed per row per day; the holders' draws only on vote days
-        return {"vote_seed": rng.integers(low=0, high=2**63 - 1, dtype=np.int64)}
+        return {"vote_seed": rng.stream("integers", 1, low=0, high=2**63 - 1, dtype=np.int64)[:, 0]}
     return {}
 
 

@@ -60,7 +60,7 @@ def economy_step(p, s, shocks: np.ndarray) -> dict[str, np.ndarray]:
     flow = p["stake_speed"] * (desired_staking_ratio(p, s) * s["supply"] - staked)
     flow = flow + p["stake_noise"] * staked * shocks[:, 1]
     circulating = s["circulating"] + sold_rewards
-    flow = np.clip(flow, -staked, circulating)
+    flow = np.minimum(np.maximum(flow, -staked), circulating)  # np.clip, at a third of its call cost
     staked = staked + flow
     treasury = s["treasury"] + (minted - rewards)
     sold = np.minimum(treasury, p["treasury_spend_usd"] / s["price"])

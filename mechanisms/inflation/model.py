@@ -51,7 +51,7 @@ def setup_cost(params) -> float:
 MODEL = register(
     Model(
         name="inflation",
-        version="2.0",
+        version="2.1",
         title="Who should set a token's emission?",
         description=__doc__,
         schema=SCHEMA,

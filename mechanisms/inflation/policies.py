@@ -1,5 +1,5 @@
 """cadCAD policies of the inflation model: thin wrappers that draw the day's randomness from the
-batch's generators and call the pure step functions (:mod:`.controllers`, :mod:`.economy`,
+batch's generators (buffered streams, :meth:`~tokensim.mechanisms.core.seeding.BatchRNG.stream`) and call the pure step functions (:mod:`.controllers`, :mod:`.economy`,
 :mod:`.metrics`); the tuner (:mod:`.tuning`) runs these same blocks with ``tokensim.mechanisms.core.step``."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def p_emission_policy(params, substep, history, state, *args):
 
 def p_economy(params, substep, history, state, *args):
     """Block 2: one day of usage, emission, staking, treasury, burn and price formation."""
-    return economy_step(params, state, params["rng"].normal(size=2))
+    return economy_step(params, state, params["rng"].stream("standard_normal", 2))
 
 
 def p_metrics(params, substep, history, state, *args):

@@ -110,6 +110,9 @@ class CommonRNG(BatchRNG):
     def _tile(self, once: np.ndarray) -> np.ndarray:
         return np.tile(once, (self.repeats,) + (1,) * (once.ndim - 1))
 
+    def _rows(self, draws):
+        return self._tile(draws)
+
     def map(self, fn):
         return self._tile(np.stack([np.asarray(fn(g, i)) for i, g in enumerate(self.generators)]))
 

@@ -43,6 +43,9 @@ SCRIPT = textwrap.dedent('''
         '[sweep]\\nrule = ["token", "quadratic"]\\n')
     assert main(["run", "tiny.toml", "--quiet", "--output", "out"]) == 0
     assert Path("out", "results.parquet").is_file()
+    shipped = tokensim.ROOT / "experiments" / "specs" / "quickstart.toml"  # its output points into the package
+    assert main(["run", str(shipped), "--quiet", "--set", "n_community=20", "--force"]) == 0
+    assert Path("results", "quickstart", "results.parquet").is_file()
 
     claims = load_claims()
     assert CLAIMS_PATH.is_relative_to(target) and claims
@@ -51,6 +54,11 @@ SCRIPT = textwrap.dedent('''
         assert experiment.spec is not None, (claim["id"], experiment.error)
     if (tokensim.ROOT / "experiments" / "claims" / "cli.py").is_file():  # the claims engine (issue 11)
         assert main(["claims", "list"]) == 0
+        # outputs default to the current folder, never into the installed package
+        assert main(["claims", "report"]) == 0
+        assert Path("docs", "claims.md").is_file()
+        assert all(experiment_of(c).results.is_relative_to(Path.cwd()) for c in claims)
+        assert not (tokensim.ROOT / "docs").exists() and not (tokensim.ROOT / "results").exists()
 
     from streamlit.testing.v1 import AppTest
 
