@@ -316,3 +316,21 @@ def test_captions_name_every_setting_left_at_its_default():
                  "borrow_limit=0.0"):
         assert name in text
     assert "n_whales=3" in text and "rule=" not in text.split("settings at defaults")[1]
+
+
+def test_cast_power_counters_match_separate_sorts():
+    """One sort for Gini, Nakamoto and the top 10 gives the numbers of the separate computations."""
+    from tokensim.mechanisms.core.stats import gini, nakamoto
+    from tokensim.mechanisms.governance.metrics import cast_power_counters
+
+    rng = np.random.default_rng(5)
+    power = rng.pareto(1.1, (7, 300)) * (rng.random((7, 300)) < 0.4)
+    power[0] = 0.0
+    power[1] = 1.0  # flat: the Nakamoto running sum must widen to every column
+    power[2, :3] = 1e6  # concentrated: settled within the first columns
+    got = cast_power_counters(power)
+    total = power.sum(axis=1)
+    top = -np.sort(-power, axis=1)[:, :10].sum(axis=1)
+    np.testing.assert_array_equal(got["gini_sum"], gini(power))
+    np.testing.assert_array_equal(got["nakamoto_sum"], nakamoto(power).astype(float))
+    np.testing.assert_array_equal(got["top10_sum"], np.where(total > 0, top / np.where(total > 0, total, 1.0), 0.0))

@@ -299,3 +299,49 @@ def test_calibration_gives_the_top_one_percent_share(share):
     if share <= 0.05:  # heavier Pareto tails (alpha near 1) converge too slowly to test by sampling
         pareto = np.sort((1 - rng.random(n)) ** (-1 / pareto_alpha(np.array([share]))[0]))
         assert pareto[-n // 100:].sum() / pareto.sum() == pytest.approx(share, rel=0.1)
+
+
+# --- issue 18: the fast paths give scipy's numbers exactly ----------------------------------------
+
+@pytest.mark.parametrize("max_identities", [2, 50, 300, 4096, 100_000])
+def test_pass_at_least_with_certain_passes_is_scipys_tail(max_identities):
+    from scipy.stats import binom
+
+    grid = purchase_grid(max_identities).astype(float)
+    for n in grid:
+        needed = np.arange(-3.0, n + 4.0)
+        expected = np.where(np.isfinite(needed), binom.sf(needed - 1.0, n, 1.0), 0.0)
+        np.testing.assert_array_equal(pass_at_least(needed, n, 1.0), expected)
+
+
+def test_realised_passes_skip_only_where_nothing_is_drawn():
+    from scipy.stats import binom
+
+    u = np.random.default_rng(3).random(2000)
+    for q in (0.0, 0.3, 1.0):
+        for bought in (0.0, 7.0):
+            b, qq = np.full(u.shape, bought), np.full(u.shape, q)
+            slow = np.where(qq <= 0.0, 0.0, np.where(qq >= 1.0, b, np.clip(binom.ppf(1.0 - u, b, qq), 0.0, b)))
+            np.testing.assert_array_equal(realised_passes(u, b, qq), slow)
+
+
+def test_purchase_grid_is_cached_and_read_only():
+    assert purchase_grid(4096) is purchase_grid(4096)
+    with pytest.raises(ValueError):
+        purchase_grid(4096)[0] = 1
+
+
+def test_qv_spend_fast_path_gives_the_clipped_share_exactly():
+    from tokensim.mechanisms.governance.voting import qv_spend
+
+    rng = np.random.default_rng(9)
+    credits = rng.random((6, 50)) * 100.0
+    intensity = np.exp(rng.standard_normal((6, 50)) * 2.0)
+    remaining = np.array([1.0, 2.0, 3.0, 10.0, 1.0, 7.0])[:, None]
+    mean_square = np.exp(2.0 * rng.random(6))[:, None]
+    u2 = np.square(intensity)
+    denominator = u2 + (remaining - 1.0) * mean_square
+    share = np.where(denominator > 0, u2 / np.where(denominator > 0, denominator, 1.0), 1.0)
+    np.testing.assert_array_equal(qv_spend(credits, intensity, remaining, mean_square),
+                                  credits * np.clip(share, 0.0, 1.0))
+    assert qv_spend(5.0, 0.0, 1.0, 1.0) == 5.0  # nothing later and no intensity: the general path

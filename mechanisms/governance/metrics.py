@@ -14,7 +14,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from tokensim.mechanisms.core import Metric
-from tokensim.mechanisms.core.stats import gini_nakamoto
+# the helpers behind core.stats.gini_nakamoto, so that one sort also gives the top-10 share
+from tokensim.mechanisms.core.stats import _gini_ascending
 
 COUNTERS = (
     "proposals", "captured", "captured_clean", "captured_whales", "captured_headcount", "whale_contested", "whale_vetoed", "attacker_flips",
@@ -105,15 +106,43 @@ RATES = {
 
 def cast_power_counters(cast_power: np.ndarray) -> dict[str, np.ndarray]:
     """One proposal's concentration of the power cast per entity (``(B, entities)``, abstainers 0):
-    Gini, Nakamoto coefficient and the top-10 entities' share, to add to the counters."""
-    top = -np.sort(-cast_power, axis=1)[:, :10].sum(axis=1)
+    Gini, Nakamoto coefficient and the top-10 entities' share, to add to the counters.
+
+    One sort serves all three, with exactly the numbers of :func:`tokensim.mechanisms.core.stats.gini`,
+    :func:`~tokensim.mechanisms.core.stats.nakamoto` and a separate descending sort for the top 10
+    (tests/test_governance_model.py checks this).
+    """
+    ascending = np.sort(cast_power, axis=1)
+    descending = ascending[:, ::-1]  # a view: every sum below runs in descending order, as nakamoto's
+    top = descending[:, :10].sum(axis=1)
     total = cast_power.sum(axis=1)
-    gini, nakamoto = gini_nakamoto(cast_power)  # one sort for both (identical numbers)
     return {
-        "gini_sum": gini,
-        "nakamoto_sum": nakamoto.astype(float),
+        "gini_sum": _gini_ascending(ascending),
+        "nakamoto_sum": nakamoto_descending(descending).astype(float),
         "top10_sum": np.where(total > 0, top / np.where(total > 0, total, 1.0), 0.0),
     }
+
+
+def nakamoto_descending(descending: np.ndarray, threshold: float = 0.5, first: int = 32) -> np.ndarray:
+    """:func:`tokensim.mechanisms.core.stats.nakamoto` of rows already sorted in descending order.
+
+    The running shares only grow, so the count of shares up to ``threshold`` is settled as soon as
+    one share exceeds it: the running sum is taken over the first ``first`` columns, and over 4x
+    more while some row has not crossed. Each prefix is the same sequential sum as the full
+    cumulative sum, so the counts are identical.
+    """
+    n = descending.shape[-1]
+    total = descending.sum(axis=-1, keepdims=True)
+    scale = np.where(total > 0, total, 1.0)
+    open_rows = total[:, 0] > 0
+    width = min(first, n)
+    while True:
+        shares = np.cumsum(descending[:, :width] / scale, axis=-1)
+        if width >= n or not np.any(open_rows & (shares[:, -1] <= threshold)):
+            break
+        width = min(4 * width, n)
+    count = (shares <= threshold).sum(axis=-1) + 1
+    return np.where(total[:, 0] > 0, np.minimum(count, n), 0)
 
 
 def welfare_loss(captured: np.ndarray, utility_total: np.ndarray, n_community: int) -> np.ndarray:

@@ -42,6 +42,7 @@ from .sybil import (
     split_weights,
 )
 from .voting import (
+    _row_dot,
     conviction_pass_share,
     decide,
     delegate_stake,
@@ -49,22 +50,35 @@ from .voting import (
     qv_spend,
     qv_votes,
     stake_age_multiplier,
-    tally,
     voice_credit_allocation,
 )
 
 
 def draw_proposal(rng, n_community: int) -> dict[str, np.ndarray]:
-    """All random draws of one proposal, in a fixed order that no parameter changes."""
+    """All random draws of one proposal, in a fixed order that no parameter changes.
+
+    Two generator calls per sample: one block of ``n_community + 2`` standard normals (support,
+    skew, then each member's intensity) and one of ``2 n_community + 3`` uniforms (whale, sybil,
+    decay, then each member's favour, then each member's turnout), written straight into the
+    batch's arrays. Each row comes from its own sample's generator only, so a sample draws the
+    same numbers alone or in any batch, on any worker or backend (governance 2.1; 2.0 made eight
+    calls per sample in another order).
+    """
+    size, n = len(rng), n_community
+    normal = np.empty((size, n + 2))
+    uniform = np.empty((size, 2 * n + 3))
+    for row, generator in enumerate(rng.generators):
+        generator.standard_normal(out=normal[row])
+        generator.random(out=uniform[row])
     return {
-        "support": rng.normal(),
-        "skew": rng.normal(),
-        "whale": rng.random(),
-        "sybil": rng.random(),
-        "decay": rng.random(),
-        "favour": rng.random(size=n_community),
-        "intensity": rng.normal(size=n_community),
-        "turnout": rng.random(size=n_community),
+        "support": normal[:, 0],
+        "skew": normal[:, 1],
+        "whale": uniform[:, 0],
+        "sybil": uniform[:, 1],
+        "decay": uniform[:, 2],
+        "favour": uniform[:, 3 : 3 + n],
+        "intensity": normal[:, 2:],
+        "turnout": uniform[:, 3 + n :],
     }
 
 
@@ -76,9 +90,11 @@ def community_preferences(draws: Mapping[str, np.ndarray], params: Mapping[str, 
     side = np.exp(0.5 * params["intensity_skew"] * draws["skew"])
     intensity = np.exp(params["intensity_sigma"][:, None] * draws["intensity"])
     total = side * (intensity * yes).sum(axis=1) - (intensity * ~yes).sum(axis=1) / side
+    # each member's scaled intensity is used by the quadratic rule's spending only
+    scaled = np.where(yes, side[:, None] * intensity, intensity / side[:, None]) if params["rule"] == "quadratic" else None
     return {
         "yes": yes,
-        "intensity": np.where(yes, side[:, None] * intensity, intensity / side[:, None]),
+        "intensity": scaled,
         "utility_total": total,
         "utility_pass": total > 0,
         "headcount_pass": 2 * yes.sum(axis=1) > yes.shape[1],
@@ -144,13 +160,17 @@ def holder_votes(state, params, prefs, turnout_draw, whales_yes) -> dict[str, np
     stake = np.concatenate([voted, balances[:, n_community:]], axis=1)
     n_whales = balances.shape[1] - n_community
     cast_all = np.concatenate([cast, np.ones((len(balances), n_whales), dtype=bool)], axis=1)
-    spent = np.zeros_like(stake)
+    spent = np.broadcast_to(0.0, stake.shape)  # read-only zeros: only the quadratic rule spends credits
     if params["rule"] == "quadratic":
         remaining = proposals_left_in_period(state, params)[:, None]
         credits = state["voice_credits"]
         community = qv_spend(credits[:, :n_community], prefs["intensity"], remaining,
                              mean_square_intensity(params)[:, None])
-        spent = np.where(cast_all, np.concatenate([community, credits[:, n_community:] / remaining], axis=1), 0.0)
+        spent = np.empty(stake.shape)
+        # spending times the cast mask: spending is finite and non-negative, so this is exactly
+        # np.where(cast, spending, 0.0) in one pass (whales always cast)
+        np.multiply(community, cast, out=spent[:, :n_community])
+        np.divide(credits[:, n_community:], remaining, out=spent[:, n_community:])
         power = qv_votes(spent)
     elif params["rule"] == "stake_age":
         age = state["first_stake_age"] + state["proposals"][:, None]
@@ -186,8 +206,12 @@ def side_totals(votes: Mapping[str, np.ndarray], columns: slice) -> dict[str, np
     """Yes/no power and tokens cast/against by the holders in ``columns``."""
     power, stake = votes["power"][:, columns], votes["stake"][:, columns]
     cast, yes = votes["cast"][:, columns], votes["yes"][:, columns]
-    yes_power, no_power = tally(power, cast, yes)
-    yes_tokens, no_tokens = tally(stake, cast, yes)
+    # tally's masks, made once for power and tokens (the same sums as two tally calls)
+    cast_yes, cast_no = cast & yes, cast & ~yes
+    yes_power, no_power = _row_dot(power, cast_yes), _row_dot(power, cast_no)
+    # where power is the stake itself (token, delegated, conviction) its tally is the tokens' tally
+    same = votes["power"] is votes["stake"]
+    yes_tokens, no_tokens = (yes_power, no_power) if same else (_row_dot(stake, cast_yes), _row_dot(stake, cast_no))
     return {"yes": yes_power, "no": no_power, "cast": yes_tokens + no_tokens, "against": no_tokens}
 
 
@@ -299,8 +323,10 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     votes = holder_votes(state, params, prefs, draws["turnout"], prefs["utility_pass"] != whales_oppose)
     community = side_totals(votes, slice(0, n_community))
     whales = side_totals(votes, slice(n_community, None))
-    friendly = side_totals({**votes, "yes": np.repeat(prefs["utility_pass"][:, None], votes["yes"].shape[1], axis=1)},
-                           slice(n_community, None))
+    n_whales = votes["stake"].shape[1] - n_community
+    # the whales' tally had they voted with the community (only their columns are read)
+    friendly = side_totals({**{k: votes[k][:, n_community:] for k in ("power", "stake", "cast")},
+                            "yes": np.repeat(prefs["utility_pass"][:, None], n_whales, axis=1)}, slice(None))
     supply = state["balances"].sum(axis=1) + state["attacker_tokens"]
     rule = decision_params(params)
     thresholds = (supply, rule["quorum"], rule["pass_threshold"], rule["veto_threshold"])
@@ -315,12 +341,16 @@ def p_vote(params, substep, history, state, *args) -> dict[str, np.ndarray]:
     final_tally = combine(others, attacker["tally"])
     final = outcome(final_tally)
     without_whales = outcome(combine(community, attacker["tally"]))
-    n_whales = votes["stake"].shape[1] - n_community
     # a contest: the whales oppose a proposal the community would have decided its way without them
     whale_contested = whales_oppose & (n_whales > 0) & (without_whales == prefs["utility_pass"])
     captured = final != prefs["utility_pass"]
     flipped = final != base_pass
-    cast_power = np.concatenate([np.where(votes["cast"], votes["power"], 0.0), attacker["power"][:, None]], axis=1)
+    n_holders = votes["power"].shape[1]
+    cast_power = np.empty((len(final), n_holders + 1))
+    # power times the cast mask: power is finite and non-negative under every rule, so this is
+    # exactly np.where(cast, power, 0.0), in one pass instead of a masked copy
+    np.multiply(votes["power"], votes["cast"], out=cast_power[:, :n_holders])
+    cast_power[:, n_holders] = attacker["power"]
     return {
         "proposals": np.ones(len(final)),
         "captured": captured.astype(float),

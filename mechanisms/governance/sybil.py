@@ -22,6 +22,8 @@ full price once, when bought.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.stats import binom
 
@@ -31,17 +33,33 @@ GRID_POINTS = 48
 
 
 def purchase_grid(max_identities: int, points: int = GRID_POINTS) -> np.ndarray:
-    """New identities the attacker considers buying: 0 and a geometric grid up to ``max_identities - 1``."""
+    """New identities the attacker considers buying: 0 and a geometric grid up to ``max_identities - 1``.
+
+    Cached per ``(max_identities, points)`` (a structural parameter, so one value per batch); the
+    array returned is read-only.
+    """
+    return _grid(int(max_identities), int(points))
+
+
+@lru_cache(maxsize=64)
+def _grid(max_identities: int, points: int) -> np.ndarray:
     if max_identities <= 1:
-        return np.zeros(1, dtype=np.int64)
-    steps = np.round(np.geomspace(1, max_identities - 1, points - 1)).astype(np.int64)
-    return np.unique(np.concatenate([[0], steps]))
+        grid = np.zeros(1, dtype=np.int64)
+    else:
+        steps = np.round(np.geomspace(1, max_identities - 1, points - 1)).astype(np.int64)
+        grid = np.unique(np.concatenate([[0], steps]))
+    grid.setflags(write=False)
+    return grid
 
 
 def pass_at_least(needed, bought, q) -> np.ndarray:
     """``P(Bin(bought, q) >= needed)`` (1 where ``needed <= 0``, 0 where ``needed > bought``)."""
     needed = np.asarray(needed, dtype=float)
     finite = np.isfinite(needed)
+    if np.all(np.asarray(q) == 1.0):
+        # every identity passes: the tail is 1 up to ``bought`` and 0 beyond, which is exactly what
+        # binom.sf returns for p = 1 (checked for every count of the grids in tests/test_governance_voting.py)
+        return np.where(finite & (needed <= bought), 1.0, 0.0)
     tail = binom.sf(np.where(finite, needed, 0.0) - 1.0, bought, q)
     return np.where(finite, tail, 0.0)
 
@@ -53,6 +71,11 @@ def realised_passes(u, bought, q) -> np.ndarray:
     streams aligned whatever the attacker buys.
     """
     bought, q = np.asarray(bought, dtype=float), np.asarray(q, dtype=float)
+    uncertain = (q > 0.0) & (q < 1.0) & (bought > 0)
+    if not np.any(uncertain):
+        # nothing to draw: no identity at stake, or all pass, or none does (binom.ppf gives 0 for
+        # bought = 0 at every u in [0, 1), so skipping it changes no number)
+        return np.where(q <= 0.0, 0.0, np.where(q >= 1.0, bought, np.zeros(np.broadcast(bought, q).shape)))
     passes = np.clip(binom.ppf(1.0 - np.asarray(u, dtype=float), bought, q), 0.0, bought)
     return np.where(q <= 0.0, 0.0, np.where(q >= 1.0, bought, passes))
 

@@ -29,8 +29,12 @@ def s_burned(params, substep, history, state, policy, *args):
 def s_voice_credits(params, substep, history, state, policy, *args):
     """Credits left after this proposal; at the end of a period each holder receives its allocation,
     on top of what is left if ``credit_carry``, else in place of it (unspent credits expire)."""
-    left = state["voice_credits"] - policy["credits_spent"]
+    # only the quadratic rule spends credits (the policy reports zeros otherwise, and x - 0 is x)
+    spends = params["rule"] == "quadratic"
+    left = state["voice_credits"] - policy["credits_spent"] if spends else state["voice_credits"]
     period_ends = (np.mod(state["proposals"] + 1, params["credit_period"]) == 0)[:, None]
+    if not spends and not period_ends.any():
+        return "voice_credits", left  # unchanged (updates never write into state arrays)
     refilled = np.where(params["credit_carry"], left, 0.0) + state["credit_allocation"]
     return "voice_credits", np.where(period_ends, refilled, left)
 

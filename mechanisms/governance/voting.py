@@ -124,6 +124,9 @@ def qv_spend(credits, intensity, remaining, mean_square_intensity) -> np.ndarray
     u2 = np.square(np.asarray(intensity, dtype=float))
     later = (np.asarray(remaining, dtype=float) - 1.0) * mean_square_intensity
     denominator = u2 + later
+    if np.all(later >= 0) and np.all(denominator > 0):
+        # the usual case, with the same numbers: u2 <= u2 + later, so u2 / denominator is already in [0, 1]
+        return np.asarray(credits, dtype=float) * (u2 / denominator)
     share = np.where(denominator > 0, u2 / np.where(denominator > 0, denominator, 1.0), 1.0)
     return np.asarray(credits, dtype=float) * np.clip(share, 0.0, 1.0)
 
