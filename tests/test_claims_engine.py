@@ -258,6 +258,19 @@ def test_cli_check_caches_by_content_and_report_is_byte_identical(tmp_path, monk
     assert "hand-copied" not in page and findings_table(rows, link="claims.md") in page
 
 
+@pytest.mark.parametrize("family", ["governance", "inflation", "labeling"])
+def test_each_model_page_carries_its_familys_generated_verdicts(family):
+    """docs/<family>.md's verdicts are the report's rows of its claims, not a hand copy."""
+    page = (REPO / "docs" / f"{family}.md").read_text()
+    assert FINDINGS_BEGIN in page and FINDINGS_END in page
+    table = page.split(FINDINGS_BEGIN, 1)[1].split(FINDINGS_END, 1)[0].strip().splitlines()
+    md = (REPO / "docs" / "claims.md").read_text()
+    ids = [c.id for c in load_claims(REPO / "seeds" / "claims.toml") if c.family == family]
+    assert len(table) == len(ids) + 2
+    for line, cid in zip(table[2:], ids):
+        assert line.startswith(f"| [{cid}](claims.md#{cid})") and line.replace("(claims.md#", "(#") in md
+
+
 def test_readme_table_matches_the_report():
     """The shipped README's findings table is the one docs/claims.md was generated with."""
     readme = (REPO / "README.md").read_text()
