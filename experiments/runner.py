@@ -298,12 +298,17 @@ def _run(spec: Spec, chunk_map: ChunkMap | None, progress: Progress | None, outp
             todo.append(chunk)  # never run, or unreadable (empty, truncated, corrupt): computed again
     if progress:
         progress(done, total)
-    for chunk, frame in (chunk_map or (lambda cs: local_map(cs, 1)))(todo):
-        frame = frame[keep]
-        path = _chunk_path(output, chunk)
-        if path is not None:
-            write_table(frame, path)
-        finish(chunk, frame)
+    running = iter((chunk_map or (lambda cs: local_map(cs, 1)))(todo))
+    try:
+        for chunk, frame in running:
+            frame = frame[keep]
+            path = _chunk_path(output, chunk)
+            if path is not None:
+                write_table(frame, path)
+            finish(chunk, frame)
+    finally:  # an interrupt while a chunk is stored stops the pool now, not when the generator is collected
+        if hasattr(running, "close"):
+            running.close()
 
     prov = provenance(spec, points)
     outcomes = pd.concat([per_sample[c.chunk_id] for c in chunks], ignore_index=True)
