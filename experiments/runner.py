@@ -188,6 +188,13 @@ def local_map(chunks: Sequence[Chunk], workers: int) -> Iterator[tuple[Chunk, pd
             process.terminate()
         for process in processes:
             process.join(5)
+        # A worker stopped while writing its result leaves half a message in the result pipe, and the
+        # pool's manager thread would wait for the rest forever (here and again at exit: a run that
+        # hung after SIGTERM was stuck there). Closing this process's copy of the pipe's write end
+        # makes that read end-of-file, which the manager treats as a broken pool and cleans up.
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
         pool.shutdown(wait=True)  # the pool's manager sees its workers gone and releases its semaphores
         raise
     pool.shutdown()
