@@ -56,8 +56,10 @@ def chunks_section() -> list[str]:
     lines = ["## Chunk size", "",
              "`python benchmarks/chunks.py`: tokensim (one process, chunks written to Parquet) per chunk size, "
              "3 rounds interleaved, minimum **CPU time** of the process (wall time in brackets; the machine was "
-             "shared, so wall time mostly measures the other jobs). `auto` is the runner's choice "
-             "(`tokensim.experiments.runner.chunk_size_for`); the target is auto within 10% of the best measured size.", "",
+             "shared, so wall time mostly measures the other jobs). `auto` is the runner's own plan for a spec without "
+             "`chunk_size` (`tokensim.experiments.runner.chunk_size_for` per structural group, cut into equal chunks; "
+             "the rows per chunk it gave are in the auto column); the target is auto within 10% of the best measured "
+             "size.", "",
              "| workload | seconds per chunk size: CPU (wall) | auto | best | auto / best | load (1 min) during the runs |",
              "|---|---|---:|---:|---:|---|"]
     for name, res in rec.items():
@@ -65,9 +67,16 @@ def chunks_section() -> list[str]:
                           for c, t in res["best"].items())
         loads = [float(r["load_start"].split(",")[0]) for rs in res["runs"].values() for r in rs]
         lines.append(f"| {name}: {res['points']} points x {res['samples']} samples x {res['timesteps']} steps "
-                     f"({res['date']}) | {curve} | {res['auto']} | {res['fastest']} | **{res['auto_over_best']:.2f}x** | "
+                     f"({res['date']}) | {curve} | {_auto_text(res)} | {res['fastest']} | **{res['auto_over_best']:.2f}x** | "
                      f"{min(loads):.1f}-{max(loads):.1f} |")
     return lines + [""]
+
+
+def _auto_text(res: dict) -> str:
+    """The automatic choice: the size chunk_size_for gave and, where recorded, the rows per chunk of the
+    runner's equal cut (older records timed a fixed chunk of the chosen size)."""
+    rows = res.get("auto_rows")
+    return f"{res['auto']} ({'/'.join(map(str, rows))} rows per chunk)" if rows else f"{res['auto']} (as a fixed size)"
 
 
 def kernels_section() -> list[str]:
@@ -88,12 +97,12 @@ def kernels_section() -> list[str]:
                     f"| Dawid-Skene, ns per label-iteration | B = {r['batch']} ({r['answers']:,} answers, "
                     f"{r['iterations']} iterations) | {r['tokensim_ns']:.1f} (marginal {r['tokensim_marginal_ns']:.1f}) | "
                     f"{r['compiled_ns']:.1f} (marginal {r['compiled_marginal_ns']:.1f}) | "
-                    f"**{r['tokensim_ns'] / r['compiled_ns']:.2f}x** | log space (previous version): "
+                    f"**{r['tokensim_ns'] / r['compiled_ns']:.2f}x** | log space (`space='log'`, same structure): "
                     f"{r['log_ns']:.1f} (marginal {r['log_marginal_ns']:.1f}); max posterior difference "
                     f"{r['max_posterior_diff']:.1e} | {load} |")
             elif name == "governance":
                 lines.append(f"| governance members, ns per member-proposal | rule {r['rule']}, B = {r['batch']}, "
-                             f"{r['members']} holders | {r['tokensim_ns']:.1f} | {r['compiled_ns']:.1f} | "
+                             f"{r['members']:,} members | {r['tokensim_ns']:.1f} | {r['compiled_ns']:.1f} | "
                              f"**{r['tokensim_ns'] / r['compiled_ns']:.2f}x** | preferences, turnout, tallies, Gini, "
                              f"Nakamoto | {load} |")
             else:
