@@ -54,7 +54,7 @@ class BatchRNG:
 
     def __init__(self, generators: Sequence[np.random.Generator]) -> None:
         self.generators = list(generators)
-        self._streams: dict[tuple, list] = {}
+        self._streams: dict[tuple, tuple[np.ndarray, int]] = {}  # (method, kwargs) -> (buffer, next column)
 
     def __len__(self) -> int:
         return len(self.generators)
@@ -82,7 +82,7 @@ class BatchRNG:
             fresh = np.stack([getattr(g, method)(size=block, **kwargs) for g in self.generators])
             buffer = fresh if buffer is None else np.concatenate([buffer[:, pos:], fresh], axis=1)
             pos = 0
-        self._streams[key] = [buffer, pos + n]
+        self._streams[key] = (buffer, pos + n)
         return self._rows(buffer[:, pos : pos + n])
 
     def _rows(self, draws: np.ndarray) -> np.ndarray:

@@ -42,11 +42,11 @@ from .sybil import (
     split_weights,
 )
 from .voting import (
-    _row_dot,
     conviction_pass_share,
     decide,
     delegate_stake,
     identity_power,
+    masked_sum,
     qv_spend,
     qv_votes,
     stake_age_multiplier,
@@ -208,10 +208,10 @@ def side_totals(votes: Mapping[str, np.ndarray], columns: slice) -> dict[str, np
     cast, yes = votes["cast"][:, columns], votes["yes"][:, columns]
     # tally's masks, made once for power and tokens (the same sums as two tally calls)
     cast_yes, cast_no = cast & yes, cast & ~yes
-    yes_power, no_power = _row_dot(power, cast_yes), _row_dot(power, cast_no)
+    yes_power, no_power = masked_sum(power, cast_yes), masked_sum(power, cast_no)
     # where power is the stake itself (token, delegated, conviction) its tally is the tokens' tally
     same = votes["power"] is votes["stake"]
-    yes_tokens, no_tokens = (yes_power, no_power) if same else (_row_dot(stake, cast_yes), _row_dot(stake, cast_no))
+    yes_tokens, no_tokens = (yes_power, no_power) if same else (masked_sum(stake, cast_yes), masked_sum(stake, cast_no))
     return {"yes": yes_power, "no": no_power, "cast": yes_tokens + no_tokens, "against": no_tokens}
 
 

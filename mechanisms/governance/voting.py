@@ -204,12 +204,14 @@ def delegate_stake(stake: np.ndarray, delegate_of: np.ndarray) -> np.ndarray:
 
 def tally(power: np.ndarray, cast: np.ndarray, yes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Yes and no power cast, per row: sums of ``power`` over identities that ``cast`` a vote."""
-    return _row_dot(power, cast & yes), _row_dot(power, cast & ~yes)
+    return masked_sum(power, cast & yes), masked_sum(power, cast & ~yes)
 
 
-def _row_dot(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    # multiply-then-sum, not einsum: einsum's summation order depends on the batch size, and a
-    # sample must give the same numbers alone or in a batch
+def masked_sum(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per row, the sum of ``values`` where ``mask`` holds (the tallies' one reduction).
+
+    Multiply-then-sum, not einsum: einsum's summation order depends on the batch size, and a
+    sample must give the same numbers alone or in a batch."""
     return (np.asarray(values, dtype=float) * mask).sum(axis=-1)
 
 
