@@ -182,22 +182,32 @@ def local_map(chunks: Sequence[Chunk], workers: int) -> Iterator[tuple[Chunk, pd
         for future in as_completed(futures):
             yield futures[future], future.result()
     except BaseException:
-        processes = list((pool._processes or {}).values())  # no public API to stop running tasks
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(5)
-        # A worker stopped while writing its result leaves half a message in the result pipe, and the
-        # pool's manager thread would wait for the rest forever (here and again at exit: a run that
-        # hung after SIGTERM was stuck there). Closing this process's copy of the pipe's write end
-        # makes that read end-of-file, which the manager treats as a broken pool and cleans up.
-        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
-        if writer is not None:
-            writer.close()
-        pool.shutdown(wait=True)  # the pool's manager sees its workers gone and releases its semaphores
+        _stop_pool(pool)
         raise
     pool.shutdown()
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` at once: cancel what waits, terminate running workers, and let its manager
+    thread end (private attributes: there is no public API for any of this).
+
+    A worker terminated while writing its result leaves half a message in the result pipe, and the
+    pool's manager thread then waits for the rest forever: the interpreter's exit joins that thread,
+    so a run interrupted by SIGTERM hung at exit (seen with gdb). Closing this process's copy of the
+    pipe's write end (taken before ``shutdown`` drops it) makes that read end-of-file, which the
+    manager treats as a broken pool: it releases its resources and ends.
+    """
+    processes = list((pool._processes or {}).values())
+    manager, results = pool._executor_manager_thread, pool._result_queue
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
+    if results is not None:
+        results._writer.close()
+    if manager is not None:
+        manager.join(10)
 
 
 PARENT_CHECK_SECONDS = 0.5

@@ -453,3 +453,36 @@ def test_spec_round_trip_keeps_resolved_data_path(tmp_path):
     spec = load_spec(gov_spec(tmp_path))
     again = parse_spec(json.loads(json.dumps(spec.to_dict())), folder=tmp_path)
     assert again.fixed["balances_csv"] == spec.fixed["balances_csv"]
+
+
+def test_a_stopped_pool_leaves_no_manager_thread_waiting_on_a_half_written_result(monkeypatch):
+    """A worker terminated mid-write leaves half a message in the result pipe; the pool's manager
+    thread then waits for the rest, and the interpreter's exit joins that thread, so a run stopped
+    by SIGTERM hung at exit. After the runner stops its pool the manager thread must have ended."""
+    import struct
+    from concurrent import futures
+
+    from tokensim.experiments import runner
+
+    # two quick chunks (1,000 agents; their group sorts first), then two of several seconds
+    # (90,000 agents) that keep both workers busy, so no real result follows the half message
+    spec = parse_spec({"model": "toy", "samples": 2, "timesteps": 4000, "chunk_size": 1,
+                       "sweep": {"n_agents": [1_000, 90_000]}})
+    pools = []
+
+    def recording_pool(*args, **kwargs):
+        pools.append(futures.ProcessPoolExecutor(*args, **kwargs))
+        return pools[-1]
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", recording_pool)
+    running = runner.local_map(plan_chunks(spec, spec.points()), workers=2)
+    first, _ = next(running)  # the pool is up and has delivered a quick chunk
+    assert first.rows[0].params["n_agents"] == 1_000
+    time.sleep(0.5)  # both workers are now inside the long chunks
+    pool = pools[0]
+    manager = pool._executor_manager_thread
+    os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000) + b"half a message")
+    time.sleep(0.2)  # the manager reads the header and waits for the other 986 bytes
+    running.close()  # what an interrupt does
+    manager.join(10)
+    assert not manager.is_alive(), "the pool's manager thread still waits on the half-written result"
