@@ -479,11 +479,10 @@ OUT_FIELDS = ("usage", "supply", "circulating", "staked", "treasury", "minted", 
 def workload_batch() -> int:
     """Rows per chunk that the runner picks for benchmarks/run.py's inflation workload (1,000 runs of
     10,000 holders): the batch the economy step really sees."""
+    from benchmarks.run import Workload
     from tokensim.experiments.runner import plan_chunks
-    from tokensim.experiments.spec import parse_spec
 
-    spec = parse_spec({"model": "inflation", "samples": 50, "timesteps": 365, "fixed": {"n_holders": 10_000},
-                       "sweep": {"burn_rate": [float(v) for v in np.linspace(0.0, 0.1, 20)]}}, "<kernels>")
+    spec = Workload("inflation", agents=10_000, points=20, samples=50, timesteps=365, chunk_size=None).spec()
     return len(plan_chunks(spec, spec.points())[0].rows)
 
 

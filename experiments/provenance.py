@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import platform
 import subprocess
 from importlib import metadata
@@ -25,6 +26,7 @@ def package_version() -> str:
         return "0+unknown"
 
 
+@functools.cache  # the address does not change while a process runs; it costs a git call
 def repository_url() -> str:
     """The project's public address, or "" while it has none (then citations carry no URL, never a
     guessed one): ``[project.urls]`` of the installed package's metadata (Repository, Source or
