@@ -21,12 +21,15 @@ tokensim
     :func:`tokensim.experiments.runner.run_spec` with the default packed layout (all rows of a chunk on one
     batch axis, one cadCAD run per chunk, ``deepcopy_off``), chunks written to Parquet in a
     temporary results folder exactly as ``tokensim run`` does, on ``--workers`` processes.
+unstored
+    the same without a results folder (nothing written, no per-timestep frame kept): planning, cadCAD's
+    engine and the per-sample outcomes. tokensim - unstored is the cost of storage.
 floor
     the same model functions (policies and state updates) on the same batched state and chunks,
     called in a plain Python loop over timesteps and blocks, without cadCAD: the cost of the
     arithmetic itself. tokensim's overhead is the ratio tokensim / floor.
 
-tokensim and floor run ``--repeat`` times each (3), interleaved, in fresh processes, and the
+tokensim, unstored and floor run ``--repeat`` times each (3), interleaved, in fresh processes, and the
 minimum CPU time counts: a single fresh process varies by up to 30% on this machine. Before timing,
 a small workload checks that the three ways give identical numbers. The memory
 check runs tokensim on a tenth of the workload and on the whole workload with the same chunk size
@@ -64,7 +67,7 @@ from tokensim.experiments.spec import Spec, parse_spec  # noqa: E402
 from tokensim.mechanisms.core import Model, get_model, model_names, step  # noqa: E402
 from tokensim.mechanisms.core.cadcad_run import Batch, run_batches  # noqa: E402
 
-MODES = ("classic", "tokensim", "floor")
+MODES = ("classic", "tokensim", "unstored", "floor")
 TOY_MODULE = "tests.models.toy"
 
 # Per mechanism: the agent-count parameter (None if the model has no agents) and one swept
@@ -136,6 +139,11 @@ def run_tokensim(spec: Spec, workers: int, output: Path | None) -> pd.DataFrame 
     return result.frame
 
 
+def run_unstored(spec: Spec, workers: int) -> None:
+    """tokensim's path without a results folder: nothing written and no per-timestep frame kept."""
+    run_spec(spec, chunk_map=partial(local_map, workers=workers), output=None, keep_frame=False)
+
+
 def run_floor(spec: Spec) -> pd.DataFrame:
     """The model's own functions on the same packed chunks, in a plain loop without cadCAD."""
     model = get_model(spec.model)
@@ -182,6 +190,8 @@ def child(args: argparse.Namespace) -> None:
             _, runs = run_classic(spec, args.classic_runs)
         elif args.child == "tokensim":
             run_tokensim(spec, args.workers, Path(tmp) / "results")
+        elif args.child == "unstored":
+            run_unstored(spec, args.workers)
         else:
             run_floor(spec)
         seconds = time.perf_counter() - start
@@ -306,12 +316,14 @@ def report(entries: dict[str, dict[str, Any]]) -> str:
                   f"Check: {res['check']}.", "",
                   "| mode | wall time (s) | samples/s | peak memory (MB) | note |",
                   "|---|---:|---:|---:|---|"]
-        for mode in MODES:
+        for mode in (m for m in MODES if m in res):  # entries recorded before "unstored" lack it
             m = res[mode]
             note = (f"extrapolated from {m['runs_timed']} of {m['runs_total']} runs ({m['seconds']:.1f} s measured)"
                     if m["extrapolated"] else "")
             if mode == "tokensim":
                 note = f"{res['workers']} worker process(es)"
+            if mode == "unstored":
+                note = "tokensim without a results folder"
             lines.append(f"| {mode} | {m['seconds_total']:.1f} | {m['samples_per_s']:.2f} | {m['peak_mb']:.0f} | {note} |")
         t, f, c = res["tokensim"]["seconds_total"], res["floor"]["seconds_total"], res["classic"]["seconds_total"]
         if "cpu_total" in res["tokensim"]:
@@ -321,9 +333,17 @@ def report(entries: dict[str, dict[str, Any]]) -> str:
                 spread = (f" Minimum of {len(res['tokensim']['cpu_all'])} fresh processes per mode, interleaved; "
                           "all runs (CPU s): tokensim " + ", ".join(f"{x:.2f}" for x in res["tokensim"]["cpu_all"])
                           + "; floor " + ", ".join(f"{x:.2f}" for x in res["floor"]["cpu_all"]) + ".")
+            split = ""
+            if "unstored" in res:
+                uc = res["unstored"]["cpu_total"]
+                split = (f" Of tokensim's time over the floor, {uc - fc:.2f} s is planning, cadCAD's engine and the "
+                         f"per-sample outcomes (unstored / floor = {uc / fc:.2f}x) and {tc - uc:.2f} s is storage "
+                         "(each chunk and results.parquet written with page checksums).")
+                spread = spread.replace("; floor ", "; unstored " + ", ".join(
+                    f"{x:.2f}" for x in res["unstored"]["cpu_all"]) + "; floor ")
             lines += ["", f"CPU time of the timing process (s): classic {cc:.1f}, tokensim {tc:.1f}, floor {fc:.1f}; "
                           f"tokensim / floor on CPU time = **{tc / fc:.2f}x**, classic / tokensim = {cc / tc:.1f}x."
-                          + spread]
+                          + split + spread]
         lines += ["", f"Ratios: tokensim / floor = **{t / f:.2f}x** (target <= 1.2x); "
                       f"classic / tokensim = **{c / t:.1f}x**, classic / floor = {c / f:.1f}x (no layout can beat "
                       "the floor; the compiled kernels below measure how far the floor itself is from compiled code).", ""]
@@ -381,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             res["check"] = check_equal(name)
             print(f"   check: {res['check']}", flush=True)
             res["classic"] = measure("classic", work, args.workers, args.classic_runs)
-            tries: dict[str, list] = {"tokensim": [], "floor": []}
+            tries: dict[str, list] = {"tokensim": [], "unstored": [], "floor": []}
             for _ in range(max(1, args.repeat)):  # interleaved, so a burst of load hits both modes
                 for mode in tries:
                     tries[mode].append(measure(mode, work, args.workers, args.classic_runs))

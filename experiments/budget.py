@@ -103,17 +103,37 @@ def check_cost(specs: Sequence[Spec], limit: float | None = None, hint: str = ""
     )
 
 
-def declared_state_bytes(model: Model, point: Mapping[str, Any]) -> float:
-    """Bytes of one sample's declared state at 8 bytes per value (shape entries name parameters or
-    sizes; an expression counts as 1)."""
+def declared_state_bytes(model: Model, point: Mapping[str, Any], updated_only: bool = False) -> float:
+    """Bytes of one sample's declared state at 8 bytes per value (each axis by :func:`axis_length`);
+    with ``updated_only``, of the variables a timestep updates (those not declared constant)."""
     total = 0.0
     for var in model.state:
+        if updated_only and var.constant:
+            continue
         size = 1
         for dim in var.shape:
-            value = point.get(dim, dim)
-            size *= int(value) if isinstance(value, int) or str(value).isdigit() else 1
+            size *= axis_length(dim, point)
         total += 8.0 * size
     return total
+
+
+def axis_length(dim: str | int, point: Mapping[str, Any]) -> int:
+    """The length of a declared state axis at ``point``: a number, an integer parameter, or a sum or
+    difference of them (``"n_community + n_whales"``, ``"commit_reveal_delay + 1"``). A name that is no
+    integer parameter (an axis whose length the contract learns from the arrays) counts as 1."""
+    terms = str(dim).split()
+    total, sign = 0, 1
+    for i, term in enumerate(terms):
+        if i % 2:  # an operator between two terms
+            if term not in "+-":
+                return 1
+            sign = 1 if term == "+" else -1
+            continue
+        value = point.get(term, term)
+        if isinstance(value, bool) or not (isinstance(value, int) or str(value).isdigit()):
+            return 1
+        total += sign * int(value)
+    return max(total, 0)
 
 
 def sample_bytes(model: Model, point: Mapping[str, Any]) -> float:

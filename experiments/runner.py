@@ -36,7 +36,7 @@ import pandas as pd
 from tokensim.mechanisms.core import Model, TokensimError, datafiles, get_model
 from tokensim.mechanisms.core.cadcad_run import Batch, Row, run_batches
 from tokensim.mechanisms.core.model import model_module
-from tokensim.mechanisms.core.seeding import point_key
+from tokensim.mechanisms.core.seeding import point_keys
 
 from .provenance import provenance
 from .spec import Spec
@@ -44,6 +44,10 @@ from .storage import output_lock, read_chunk, write_table, write_tables, write_t
 from .summary import sample_outcomes, summary_table
 
 Progress = Callable[[int, int], None]
+
+# Chunk frames held in memory while they wait for their turn in results.parquet (finished out of
+# order on a pool); beyond it a waiting chunk is read back from its file.
+HELD_FRAMES = 4
 
 
 @dataclass(frozen=True)
@@ -115,32 +119,42 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]], samples: Sequence[
 # The automatic chunk size (docs/scale.md; curves in benchmarks/results.md, "Chunk size"). Every chunk-step
 # pays a fixed cost (cadCAD's records and policy aggregation, a Python call per block, numpy's per-call
 # overhead), so a chunk should hold enough rows that their model work per step dwarfs it; too many rows and
-# the chunk's arrays fall out of the CPU caches.
+# the arrays a step updates fall out of the CPU caches (toy at 10,000 agents: 25-50 rows 2.40 s, 100 rows
+# 2.60 s, 200 rows 2.89 s).
 CHUNK_STEP_SECONDS = 0.025  # model work per chunk-step to aim for (seconds, by Model.cost)
 CHUNK_STATE_BYTES = 64 * 2**20  # at most this much initial state per chunk
+CHUNK_STEP_BYTES = 4 * 2**20  # at most this much state updated per chunk-step (an eighth of a 32 MiB L3 cache)
 MAX_AUTO_CHUNK = 1000
 
 
 def chunk_size_for(model: Model, point: dict[str, Any]) -> int:
     """Rows per chunk for a structural group whose first point is ``point``: enough rows that a
     chunk's model work per step (``model.cost``) reaches :data:`CHUNK_STEP_SECONDS`, at most
-    :data:`CHUNK_STATE_BYTES` of state (measured on one sample's initial state) and
-    :data:`MAX_AUTO_CHUNK`. Depends only on the parameters, never on the machine or its load."""
+    :data:`CHUNK_STATE_BYTES` of state (measured on one sample's initial state), at most
+    :data:`CHUNK_STEP_BYTES` of the state a step updates (the variables not declared constant, so the
+    arrays a step works on and the temporaries it makes of them stay in cache; models that declare
+    their state) and :data:`MAX_AUTO_CHUNK`. Depends only on the parameters, never on the machine or
+    its load."""
     by_cost = math.ceil(CHUNK_STEP_SECONDS / max(model.cost(point), 1e-12))
     by_memory = CHUNK_STATE_BYTES // max(state_bytes(model, point), 1)
-    return int(max(1, min(MAX_AUTO_CHUNK, by_cost, by_memory)))
+    by_cache = CHUNK_STEP_BYTES // max(state_bytes(model, point, updated_only=True), 1)
+    return int(max(1, min(MAX_AUTO_CHUNK, by_cost, by_memory, by_cache)))
 
 
-def state_bytes(model: Model, point: dict[str, Any]) -> int:
-    """Bytes of one sample's state (every array the model keeps from step to step).
+def state_bytes(model: Model, point: dict[str, Any], updated_only: bool = False) -> int:
+    """Bytes of one sample's state (every array the model keeps from step to step); with
+    ``updated_only``, of the variables a timestep updates (declared, not marked constant).
 
     From the model's declared state when it has one, so planning never builds an initial state (for
-    some points that means tuning a controller); otherwise measured on one sample's initial state.
+    some points that means tuning a controller); otherwise measured on one sample's initial state,
+    and with ``updated_only`` 0 (a model that declares no state gets no cache bound).
     """
     if model.state:
         from .budget import declared_state_bytes  # the budget module imports this one lazily too
 
-        return int(declared_state_bytes(model, point))
+        return int(declared_state_bytes(model, point, updated_only=updated_only))
+    if updated_only:
+        return 0
     params = Batch((Row(0, point, 0),)).cadcad_params(model, 0, False)
     state = model.initial_state(params, params["rng"])
     return int(sum(np.asarray(v).nbytes for v in state.values()))
@@ -155,9 +169,9 @@ def _chunk_id(spec: Spec, version: str, rows: Sequence[Row], files: dict[str, st
     h = hashlib.sha256()
     h.update(json.dumps([spec.model, version, spec.timesteps, spec.seed, spec.common_random_numbers]).encode())
     files = files or {}
-    for row in rows:
+    for row, key in zip(rows, point_keys([row.params for row in rows])):
         # point_id is part of the id: a stored chunk carries point ids, and a design may repeat a point
-        h.update(json.dumps([row.point_id, point_key(row.params), row.sample]).encode())
+        h.update(json.dumps([row.point_id, key, row.sample]).encode())
         hashes = [files[v] for v in row.params.values() if isinstance(v, str) and v in files]
         if hashes:
             h.update(json.dumps(hashes).encode())
@@ -290,7 +304,7 @@ def _run(spec: Spec, chunk_map: ChunkMap | None, progress: Progress | None, outp
     per_sample: dict[str, pd.DataFrame] = {}
     frames: dict[str, pd.DataFrame] = {}
 
-    def finish(chunk: Chunk, frame: pd.DataFrame) -> None:
+    def finish(chunk: Chunk, frame: pd.DataFrame) -> pd.DataFrame:
         nonlocal done
         frame = _with_swept_columns(frame, swept, points)
         per_sample[chunk.chunk_id] = sample_outcomes(frame, model, swept)
@@ -299,6 +313,7 @@ def _run(spec: Spec, chunk_map: ChunkMap | None, progress: Progress | None, outp
         done += len(chunk.rows)
         if progress:
             progress(done, total)
+        return frame
 
     def stored(chunk: Chunk) -> pd.DataFrame | None:
         path = _chunk_path(output, chunk)
@@ -315,37 +330,66 @@ def _run(spec: Spec, chunk_map: ChunkMap | None, progress: Progress | None, outp
             todo.append(chunk)  # never run, or unreadable (empty, truncated, corrupt): computed again
     if progress:
         progress(done, total)
-    running = iter((chunk_map or (lambda cs: local_map(cs, 1)))(todo))
-    try:
-        for chunk, frame in running:
-            frame = frame[keep]
-            path = _chunk_path(output, chunk)
-            if path is not None:
-                write_table(frame, path)
-            finish(chunk, frame)
-    finally:  # an interrupt while a chunk is stored stops the pool now, not when the generator is collected
-        if hasattr(running, "close"):
-            running.close()
+
+    def computed() -> Iterator[tuple[Chunk, pd.DataFrame]]:
+        """Run the chunks left; store each as it finishes and yield it with its swept columns."""
+        running = iter((chunk_map or (lambda cs: local_map(cs, 1)))(todo))
+        try:
+            for chunk, frame in running:
+                frame = frame[keep]
+                path = _chunk_path(output, chunk)
+                if path is not None:
+                    write_table(frame, path)
+                yield chunk, finish(chunk, frame)
+        finally:  # an interrupt while a chunk is stored stops the pool now, not when the generator is collected
+            if hasattr(running, "close"):
+                running.close()
 
     prov = provenance(spec, points)
+    if output is None:
+        for _ in computed():
+            pass
+    else:
+        reused = {c.chunk_id for c in chunks} - {c.chunk_id for c in todo}
+        write_tables(in_plan_order(chunks, computed(), reused, lambda c: _reread(stored, c, swept, points)),
+                     output / "results.parquet", prov)
     outcomes = pd.concat([per_sample[c.chunk_id] for c in chunks], ignore_index=True)
     if output is not None:
-        write_tables(
-            (_with_swept_columns(_reread(stored, c), swept, points) for c in chunks),
-            output / "results.parquet",
-            prov,
-        )
         write_text(json.dumps(prov, indent=2, default=str), output / "provenance.json")
         write_text(summary_table(outcomes, swept, get_model(spec.model)).to_csv(index=False), output / "summary.csv")
     frame = pd.concat([frames[c.chunk_id] for c in chunks], ignore_index=True) if keep_frame else None
     return RunResult(outcomes, prov, len(chunks), len(chunks) - len(todo), output, frame)
 
 
-def _reread(stored: Callable[[Chunk], pd.DataFrame | None], chunk: Chunk) -> pd.DataFrame:
+def in_plan_order(chunks: Sequence[Chunk], finished: Iterable[tuple[Chunk, pd.DataFrame]], stored: set[str],
+                  read_back: Callable[[Chunk], pd.DataFrame], held_frames: int = HELD_FRAMES) -> Iterator[pd.DataFrame]:
+    """Every chunk's frame in plan order (the order of results.parquet), each as soon as it and all
+    chunks before it are done, whatever order ``finished`` yields them in.
+
+    ``stored`` names the chunks done before (read back when their turn comes). A frame that finishes
+    before its turn is held in memory while fewer than ``held_frames`` are held, else read back from
+    its file: memory stays bounded by the chunk size, and a run on one process reads nothing back.
+    """
+    done, held, turn = set(stored), {}, 0
+    for chunk, frame in finished:
+        done.add(chunk.chunk_id)
+        if len(held) < held_frames:
+            held[chunk.chunk_id] = frame
+        while turn < len(chunks) and chunks[turn].chunk_id in done:
+            chunk_id = chunks[turn].chunk_id
+            yield held.pop(chunk_id) if chunk_id in held else read_back(chunks[turn])
+            turn += 1
+    for chunk in chunks[turn:]:
+        yield held.pop(chunk.chunk_id) if chunk.chunk_id in held else read_back(chunk)
+
+
+def _reread(stored: Callable[[Chunk], pd.DataFrame | None], chunk: Chunk, swept: Sequence[str],
+            points: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """A stored chunk read back for results.parquet, with its swept columns."""
     frame = stored(chunk)
     if frame is None:  # only a process outside tokensim's lock can have changed it since
         raise TokensimError(f"chunk {chunk.chunk_id} changed on disk during the run; run the command again")
-    return frame
+    return _with_swept_columns(frame, swept, points)
 
 
 def _chunk_path(output: Path | None, chunk: Chunk) -> Path | None:

@@ -1,8 +1,9 @@
 """Results on disk: Parquet files (through pyarrow) that carry their provenance in the schema.
 
 A result folder holds ``chunks/<chunk id>.parquet`` written as each chunk finishes (atomically:
-written to a temporary name, then renamed, so a killed run never leaves a half chunk), then
-``results.parquet`` (all chunks, with provenance), ``provenance.json`` and ``summary.csv``.
+written to a temporary name, then renamed, so a killed run never leaves a half chunk), and
+``results.parquet`` (all chunks in plan order, with provenance: streamed to a temporary name during
+the run and renamed when it ends), then ``provenance.json`` and ``summary.csv``.
 
 Integrity: pages carry CRC checksums that are verified on reading; :func:`read_chunk` returns
 ``None`` for a chunk that is empty, truncated, corrupt or of the wrong shape, so the runner

@@ -78,3 +78,16 @@ def test_toy_model_conserves_tokens():
     frame = run_batches(MODEL, [Batch(tuple(rows()))], 25, seed=0)
     np.testing.assert_allclose(frame["minted"], frame["supply"] + frame["burned"], rtol=1e-12)
     assert (frame[["supply", "burned", "mean_balance"]] >= 0).all().all()
+
+
+def test_point_keys_are_each_points_key_computed_once_per_shared_dict(monkeypatch):
+    import tokensim.mechanisms.core.seeding as seeding
+
+    a, b = {"x": 1}, {"x": 2}
+    expected = [point_key(a), point_key(a), point_key(b), point_key({"x": 1})]
+    calls = []
+    real = seeding.point_key
+    monkeypatch.setattr(seeding, "point_key", lambda p: calls.append(p) or real(p))
+    assert seeding.point_keys([a, a, b, {"x": 1}]) == expected
+    assert len(calls) == 3  # a once for its two rows, b, and the equal but distinct dict
+    assert seeding.keyed_generator(5, point_key(a), 2).random() == sample_generator(5, a, 2).random()

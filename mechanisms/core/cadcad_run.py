@@ -25,7 +25,7 @@ from cadCAD.configuration.utils import config_sim
 from cadCAD.engine import ExecutionContext, ExecutionMode, Executor
 
 from .model import Model
-from .seeding import BatchRNG, sample_generator
+from .seeding import BatchRNG, keyed_generator, point_keys
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,8 @@ class Batch:
                 params[p.name] = values[0]
             else:
                 params[p.name] = np.asarray(values, dtype=np.int64 if p.kind == "int" else np.float64)
-        params["rng"] = BatchRNG(
-            sample_generator(seed, None if common_random_numbers else row.params, row.sample) for row in self.rows
-        )
+        keys = [()] * len(self.rows) if common_random_numbers else point_keys([row.params for row in self.rows])
+        params["rng"] = BatchRNG(keyed_generator(seed, key, row.sample) for key, row in zip(keys, self.rows))
         return params
 
 

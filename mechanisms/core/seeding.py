@@ -30,6 +30,16 @@ def point_key(point: Mapping[str, Any]) -> tuple[int, ...]:
     return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
 
 
+def point_keys(points: Sequence[Mapping[str, Any]]) -> list[tuple[int, ...]]:
+    """:func:`point_key` of each of ``points``, computed once per distinct object: the rows of one
+    point share its dict, and a key costs a JSON dump and a hash (tens of microseconds)."""
+    keys: dict[int, tuple[int, ...]] = {}
+    for point in points:
+        if id(point) not in keys:
+            keys[id(point)] = point_key(point)
+    return [keys[id(point)] for point in points]
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -38,7 +48,12 @@ def _plain(value: Any) -> Any:
 
 def sample_generator(seed: int, point: Mapping[str, Any] | None, sample: int) -> np.random.Generator:
     """The generator of one sample. ``point=None`` means common random numbers across points."""
-    key = () if point is None else point_key(point)
+    return keyed_generator(seed, () if point is None else point_key(point), sample)
+
+
+def keyed_generator(seed: int, key: tuple[int, ...], sample: int) -> np.random.Generator:
+    """The generator of one sample of the point whose :func:`point_key` is ``key`` (``()``: common
+    random numbers), for callers that reuse one point's key over its many samples."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(*key, sample))))
 
 

@@ -74,8 +74,9 @@ def base_state(params, rng) -> dict[str, np.ndarray]:
 
 def batch_rows(params, size: int) -> list[dict]:
     """The scalar parameters of each row of a batch (cadCAD's params: arrays of length ``size``)."""
-    return [{name: (value[i].item() if isinstance(value, np.ndarray) else value) for name, value in params.items()
-             if name != "rng"} for i in range(size)]
+    names = [name for name in params if name != "rng"]
+    columns = [params[n].tolist() if isinstance(params[n], np.ndarray) else [params[n]] * size for n in names]
+    return [dict(zip(names, values)) for values in zip(*columns)]
 
 
 def _v(name, description, unit="", scope="aggregate", shape=(), constant=False):
