@@ -105,6 +105,21 @@ def test_common_rng_rollout_equals_separate_generators_through_core_step():
         np.testing.assert_array_equal(final[name], state[name])
 
 
+def test_common_rng_step_draws_equal_separate_generators_seeded_alike():
+    # BatchRNG.step_draws on CommonRNG: each economy's draws repeated for every candidate, per-sample
+    # arguments read from the first candidate's rows, as C x G generators seeded alike would draw.
+    candidates = 3
+    high = np.tile(np.array([4, 9]), candidates)[:, None] + np.arange(5)  # per row, the same per economy
+    a = np.tile(np.array([1.0, 2.5]), candidates)
+    request = {"normal": {"z": (3,)}, "uniform": {"u": (2, 2)}, "integer": {"k": ((5,), 1, high), "j": ((4,), 0, 6)},
+               "beta": {"d": ((3,), a, a + 1.0)}}
+    common = tuning.CommonRNG(tuning.training_generators(0, 1, 2), candidates).step_draws(**request)
+    separate = BatchRNG([g for _ in range(candidates) for g in tuning.training_generators(0, 1, 2)]).step_draws(**request)
+    assert common.keys() == separate.keys()
+    for name, values in separate.items():
+        np.testing.assert_array_equal(common[name], values, err_msg=name)
+
+
 def test_tuned_pid_beats_untuned_pid_on_held_out_seeds_and_scenario():
     # Evaluated on experiment seed 2024 in a bull run: seeds and scenario training never saw.
     def final(tuning_mode):

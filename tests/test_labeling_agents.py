@@ -221,24 +221,3 @@ def test_copiers_copy_the_consensus_revealed_commit_reveal_delay_epochs_late():
                    draw_validation(params, state, tasks))
     assert out["payments"][0, 3] > 0 and np.count_nonzero(out["payments"][0]) == 1
     np.testing.assert_array_equal(out["consensus_history"][0, 1:], history[0, :2])
-
-
-def test_step_draws_are_each_samples_own_whatever_the_batch():
-    # StepDraws draws a few large blocks per sample: a sample's numbers must not depend on which
-    # other samples share its batch, and every integer must lie in its own (per-sample) range.
-    from tokensim.mechanisms.core.seeding import BatchRNG, sample_generator
-    from tokensim.mechanisms.labeling.policies import StepDraws
-
-    def draws(samples):
-        rng = BatchRNG([sample_generator(3, None, s) for s in samples])
-        high = np.array([10 + s for s in samples])[:, None, None] - np.arange(3)  # per sample and slot
-        return StepDraws(rng, {"u": (40, 3), "v": (7,)},
-                         {"big": ((600,), 1, 5), "small": ((9,), 0, 3), "mixed": ((40, 3), 0, high)},
-                         (40, np.array([1.0 + s for s in samples]), np.full(len(samples), 2.0)))
-
-    batch, alone = draws([0, 1, 2]), draws([1])
-    for name in ("u", "v", "big", "small", "mixed", "beta"):
-        np.testing.assert_array_equal(batch[name][1], alone[name][0], err_msg=name)
-    assert batch["big"].min() >= 1 and batch["big"].max() <= 4 and batch["small"].max() <= 2
-    assert (batch["mixed"] < (np.array([10, 11, 12])[:, None, None] - np.arange(3))).all()
-    assert ((batch["u"] >= 0) & (batch["u"] < 1)).all() and set(np.unique(batch["big"])) == {1, 2, 3, 4}

@@ -57,29 +57,16 @@ from .voting import (
 def draw_proposal(rng, n_community: int) -> dict[str, np.ndarray]:
     """All random draws of one proposal, in a fixed order that no parameter changes.
 
-    Two generator calls per sample: one block of ``n_community + 2`` standard normals (support,
-    skew, then each member's intensity) and one of ``2 n_community + 3`` uniforms (whale, sybil,
-    decay, then each member's favour, then each member's turnout), written straight into the
-    batch's arrays. Each row comes from its own sample's generator only, so a sample draws the
-    same numbers alone or in any batch, on any worker or backend (governance 2.1; 2.0 made eight
-    calls per sample in another order).
+    Two generator calls per sample (:meth:`~tokensim.mechanisms.core.seeding.BatchRNG.step_draws`):
+    one block of ``n_community + 2`` standard normals (support, skew, then each member's intensity)
+    and one of ``2 n_community + 3`` uniforms (whale, sybil, decay, then each member's favour, then
+    each member's turnout). Each row comes from its own sample's generator only, so a sample draws
+    the same numbers alone or in any batch, on any worker or backend (governance 2.1; 2.0 made
+    eight calls per sample in another order).
     """
-    size, n = len(rng), n_community
-    normal = np.empty((size, n + 2))
-    uniform = np.empty((size, 2 * n + 3))
-    for row, generator in enumerate(rng.generators):
-        generator.standard_normal(out=normal[row])
-        generator.random(out=uniform[row])
-    return {
-        "support": normal[:, 0],
-        "skew": normal[:, 1],
-        "whale": uniform[:, 0],
-        "sybil": uniform[:, 1],
-        "decay": uniform[:, 2],
-        "favour": uniform[:, 3 : 3 + n],
-        "intensity": normal[:, 2:],
-        "turnout": uniform[:, 3 + n :],
-    }
+    n = n_community
+    return rng.step_draws(normal={"support": (), "skew": (), "intensity": (n,)},
+                          uniform={"whale": (), "sybil": (), "decay": (), "favour": (n,), "turnout": (n,)})
 
 
 def community_preferences(draws: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> dict[str, np.ndarray]:

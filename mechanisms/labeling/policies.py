@@ -8,7 +8,8 @@ one-step deviation gains, and returns everything the updates need. ``p_adapt`` a
 dynamics to labelers and validators, exploration, and profit-driven joining and leaving. Every
 random number comes from ``params["rng"]`` and is drawn every epoch whatever the rule, so rules
 can be compared under common random numbers (only ``equilibrium_check`` adds draws). Each policy
-draws its numbers in a few large calls per sample (:class:`StepDraws`; model version 2.1).
+draws its numbers in a few large calls per sample
+(:meth:`~tokensim.mechanisms.core.seeding.BatchRNG.step_draws`; model version 2.1).
 
 Answer model (``K`` classes, task difficulty ``d``):
 
@@ -31,7 +32,7 @@ Demand shrinks as models self-train: epoch ``t`` (from 0) demands
 """
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -58,90 +59,16 @@ BETA_CONCENTRATION = 4.0
 DEVIATION_RATE = 0.1  # share of active independent labelers that deviate in the equilibrium check
 
 
-# Integer draws sharing one range are made in one ``integers`` call per sample when there are at
-# least this many of them; smaller groups (and ranges that differ per sample or per element) go
-# into one call with an array of ranges, which costs more per number but only one call.
-GROUP_MIN = 512
-
-
-class StepDraws:
-    """The random numbers of one policy step, drawn per sample in a few large calls.
-
-    ``uniform`` maps names to shapes (uniforms in [0, 1)); ``integer`` maps names to
-    ``(shape, low, high)`` (uniform integers in [low, high); ``low`` an int, ``high`` an int or an
-    array broadcastable to ``(B, *shape)``); ``beta`` is ``(size, a, b)`` with per-sample ``a``, ``b``
-    of shape (B,). For each sample's generator, in this order: one ``random`` call for every uniform,
-    one ``integers`` call per shared range with at least :data:`GROUP_MIN` numbers, one ``integers``
-    call with an array of ranges for the rest, and one ``beta`` call. Every number comes from the
-    sample's own generator and the sizes depend only on the model's dimensions, so a sample draws
-    the same numbers whatever the batch, worker count or backend. Numpy's ``integers`` with an array
-    of ranges draws each number exactly uniformly (the same bounded method as with one range), so
-    nothing is approximated. ``draws[name]`` is an array (B, *shape).
-    """
-
-    def __init__(self, rng, uniform: dict | None = None, integer: dict | None = None, beta=None):
-        batch = len(rng)
-        uniform, integer = uniform or {}, integer or {}
-        self.values: dict[str, np.ndarray] = {}
-        n_u = sum(math.prod(shape) for shape in uniform.values())
-        u = np.empty((batch, n_u))
-        groups: dict[int, list] = {}  # shared range -> [(name, shape, low)]
-        mixed, mixed_ranges = [], []
-        for name, (shape, low, high) in integer.items():
-            size = math.prod(shape)
-            if np.ndim(high) == 0:
-                groups.setdefault(int(high) - low, []).append((name, shape, low, size))
-            else:
-                mixed.append((name, shape, low, size))
-                mixed_ranges.append(np.broadcast_to(np.asarray(high) - low, (batch, *shape)).reshape(batch, size))
-        small = [(span, specs) for span, specs in groups.items() if sum(sp[3] for sp in specs) < GROUP_MIN]
-        for span, specs in small:
-            del groups[span]
-            for name, shape, low, size in specs:
-                mixed.append((name, shape, low, size))
-                mixed_ranges.append(np.full((batch, size), span, dtype=np.int64))
-        grouped = [(span, specs, np.empty((batch, sum(sp[3] for sp in specs)), dtype=np.int64))
-                   for span, specs in groups.items()]
-        ranges = np.concatenate(mixed_ranges, axis=1) if mixed_ranges else np.empty((batch, 0), dtype=np.int64)
-        picks = np.empty(ranges.shape, dtype=np.int64)
-        betas = None if beta is None else np.empty((batch, beta[0]))
-        for i, g in enumerate(rng.generators):
-            if n_u:
-                g.random(out=u[i])
-            for span, _, out in grouped:
-                out[i] = g.integers(span, size=out.shape[1])
-            if ranges.shape[1]:
-                picks[i] = g.integers(ranges[i])
-            if betas is not None:
-                betas[i] = g.beta(beta[1][i], beta[2][i], size=beta[0])
-        start = 0
-        for name, shape in uniform.items():
-            size = math.prod(shape)
-            self.values[name] = u[:, start:start + size].reshape(batch, *shape)
-            start += size
-        for _, specs, out in grouped + [(None, mixed, picks)]:
-            start = 0
-            for name, shape, low, size in specs:
-                block = out[:, start:start + size].reshape(batch, *shape)
-                self.values[name] = block + low if low else block
-                start += size
-        if betas is not None:
-            self.values["beta"] = betas
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.values[name]
-
-
 def _assign_spec(active: np.ndarray, n_tasks: int, per_task: int) -> dict:
     """Slot ``s`` of each task draws among the ``n_active - s`` identities not yet drawn for it."""
     n_active = active.sum(axis=1)
     return {"assign": ((n_tasks, per_task), 0, n_active[:, None, None] - np.arange(per_task))}
 
 
-def _task_spec(params) -> tuple[dict, tuple]:
+def _task_spec(params) -> tuple[dict, dict]:
     t, k = params["n_tasks"], params["n_classes"]
     mean = params["difficulty_mean"]
-    return {"truth": ((t,), 0, k)}, (t, mean * BETA_CONCENTRATION, (1.0 - mean) * BETA_CONCENTRATION)
+    return {"truth": ((t,), 0, k)}, {"difficulty": ((t,), mean * BETA_CONCENTRATION, (1.0 - mean) * BETA_CONCENTRATION)}
 
 
 def _noise_spec(params) -> tuple[dict, dict]:
@@ -157,7 +84,8 @@ def _validation_spec(params) -> tuple[dict, dict]:
     return {"u_audit": (v, t), "u_right": (v, t)}, {"validation_wrong": ((v, t), 1, k)}
 
 
-def assign_labelers(rng, active: np.ndarray, n_tasks: int, per_task: int, draws: StepDraws | None = None) -> np.ndarray:
+def assign_labelers(rng, active: np.ndarray, n_tasks: int, per_task: int,
+                    draws: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Identity answering each (task, slot), (B, T, S): distinct active identities per task.
 
     Slot ``s`` draws uniformly among the active identities not yet drawn for the task (a loop over
@@ -166,7 +94,7 @@ def assign_labelers(rng, active: np.ndarray, n_tasks: int, per_task: int, draws:
     when it is None).
     """
     if draws is None:
-        draws = StepDraws(rng, integer=_assign_spec(active, n_tasks, per_task))
+        draws = rng.step_draws(integer=_assign_spec(active, n_tasks, per_task))
     raw = draws["assign"]
     active_first = np.argsort(~active, axis=1, kind="stable")  # active identities, by index, first
     chosen = np.zeros((len(rng), n_tasks, 0), dtype=np.int64)
@@ -181,13 +109,13 @@ def assign_labelers(rng, active: np.ndarray, n_tasks: int, per_task: int, draws:
     return np.take_along_axis(active_first[:, None, :], rank.reshape(len(rng), 1, -1), axis=2).reshape(rank.shape)
 
 
-def draw_tasks(params, epoch: np.ndarray, draws: StepDraws | None = None) -> dict[str, np.ndarray]:
+def draw_tasks(params, epoch: np.ndarray, draws: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """The epoch's tasks: true class, difficulty, demanded / gold / recognisable-gold flags, each (B, T)."""
     t = params["n_tasks"]
     if draws is None:
         integer, beta = _task_spec(params)
-        draws = StepDraws(params["rng"], integer=integer, beta=beta)
-    truth, difficulty = draws["truth"], draws["beta"]
+        draws = params["rng"].step_draws(integer=integer, beta=beta)
+    truth, difficulty = draws["truth"], draws["difficulty"]
     n_demanded = np.maximum(2, np.round(t * (1.0 - params["demand_decay"]) ** epoch)).astype(np.int64)
     index = np.arange(t)[None, :]
     n_gold = np.round(params["gold_share"] * n_demanded)
@@ -196,11 +124,11 @@ def draw_tasks(params, epoch: np.ndarray, draws: StepDraws | None = None) -> dic
             "recognised": index < np.round(params["gold_recognisable"] * n_gold)[:, None]}
 
 
-def draw_answer_noise(params, draws: StepDraws | None = None) -> dict[str, np.ndarray]:
+def draw_answer_noise(params, draws: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Every random number the answers need, (B, T, S) or (B, T)."""
     uniform, integer = _noise_spec(params)
     if draws is None:
-        draws = StepDraws(params["rng"], uniform, integer)
+        draws = params["rng"].step_draws(uniform=uniform, integer=integer)
     return {name: draws[name] for name in (*uniform, *integer)}
 
 
@@ -253,7 +181,7 @@ def answer(params, strategy: np.ndarray, skill: np.ndarray, tasks, workers, nois
     return np.where(demanded, labels, -1), np.where(demanded, effort, 0.0), np.where(demanded, honest, -1)
 
 
-def draw_validation(params, state, tasks, draws: StepDraws | None = None) -> dict[str, np.ndarray]:
+def draw_validation(params, state, tasks, draws: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Validators' audits this epoch: which tasks each audits (B, V, T), its own labels, the spend.
 
     An auditing honest validator audits each demanded task with probability ``audit_rate``, capped
@@ -263,7 +191,8 @@ def draw_validation(params, state, tasks, draws: StepDraws | None = None) -> dic
     """
     k = params["n_classes"]
     if draws is None:
-        draws = StepDraws(params["rng"], *_validation_spec(params))
+        uniform, integer = _validation_spec(params)
+        draws = params["rng"].step_draws(uniform=uniform, integer=integer)
     u_audit, u_right, wrong = draws["u_audit"], draws["u_right"], draws["validation_wrong"]
     truth = tasks["truth"][:, None, :]
     own = np.where(u_right < params["validator_accuracy"][:, None, None], truth, (truth + wrong) % k)
@@ -368,13 +297,14 @@ def p_label_and_pay(params, substep, history, state, *args):
     """One epoch: tasks, answers, aggregation, ceiling, rewards, costs, profits and metrics."""
     rng, n, k, t, s = (params["rng"], params["n_labelers"], params["n_classes"], params["n_tasks"],
                        params["labels_per_task"])
-    # every random number of the epoch, in a few calls per sample (StepDraws)
+    # every random number of the epoch, in a few calls per sample
     task_integer, beta = _task_spec(params)
     noise_uniform, noise_integer = _noise_spec(params)
     validation_uniform, validation_integer = _validation_spec(params)
-    pool = StepDraws(rng, {**noise_uniform, **validation_uniform, "tie_break": (t, k)},
-                     {**task_integer, **_assign_spec(state["active"], t, s), **noise_integer, **validation_integer,
-                      "peer_offset": ((t, s), 1, s), "other_task": ((t, s), 1, t)}, beta)
+    pool = rng.step_draws(uniform={**noise_uniform, **validation_uniform, "tie_break": (t, k)},
+                          integer={**task_integer, **_assign_spec(state["active"], t, s), **noise_integer,
+                                   **validation_integer, "peer_offset": ((t, s), 1, s), "other_task": ((t, s), 1, t)},
+                          beta=beta)
     tasks = draw_tasks(params, state["epoch"], pool)
     workers = assign_labelers(rng, state["active"], t, s, pool)
     noise = draw_answer_noise(params, pool)
@@ -424,7 +354,7 @@ def _deviation_gains(params, state, tasks, workers, noise, draws, profit_now) ->
     """One-step best response: a random tenth of active independent labelers each switch to a random
     other independent strategy for this epoch, on the same draws; their profit gain by type pair."""
     rng, n = params["rng"], params["n_labelers"]
-    check = StepDraws(rng, {"u": (n,)}, {"pick": ((n,), 1, len(INDEPENDENT))})
+    check = rng.step_draws(uniform={"u": (n,)}, integer={"pick": ((n,), 1, len(INDEPENDENT))})
     u, pick = check["u"], check["pick"]
     strategy = state["strategy"]
     independent = np.isin(strategy, INDEPENDENT) & state["active"]
@@ -452,9 +382,10 @@ def _imitate(profit: np.ndarray, strategy: np.ndarray, eligible: np.ndarray, pee
 def p_adapt(params, substep, history, state, *args):
     """Strategy revision (labelers and validators), exploration, leaving and joining; stake top-ups."""
     rng, n, v = params["rng"], params["n_labelers"], params["n_validators"]
-    d = StepDraws(rng, {"revise": (n,), "u_imitate": (n,), "explore": (n,), "u_join": (n,), "u_leave": (n,),
-                        "v_revise": (v,), "v_u": (v,), "v_explore": (v,)},
-                  {"peer": ((n,), 0, n), "explore_to": ((n,), 0, len(INDEPENDENT)), "v_peer": ((v,), 1, max(v, 2))})
+    d = rng.step_draws(uniform={"revise": (n,), "u_imitate": (n,), "explore": (n,), "u_join": (n,), "u_leave": (n,),
+                                "v_revise": (v,), "v_u": (v,), "v_explore": (v,)},
+                       integer={"peer": ((n,), 0, n), "explore_to": ((n,), 0, len(INDEPENDENT)),
+                                "v_peer": ((v,), 1, max(v, 2))})
     revise = d["revise"] < params["adapt_rate"][:, None]
     peer, u_imitate = d["peer"], d["u_imitate"]
     explore = d["explore"] < params["explore_rate"][:, None]
