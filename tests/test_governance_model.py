@@ -334,3 +334,29 @@ def test_cast_power_counters_match_separate_sorts():
     np.testing.assert_array_equal(got["gini_sum"], gini(power))
     np.testing.assert_array_equal(got["nakamoto_sum"], nakamoto(power).astype(float))
     np.testing.assert_array_equal(got["top10_sum"], np.where(total > 0, top / np.where(total > 0, total, 1.0), 0.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 3.0), st.floats(0.0, 2.0), st.floats(0.05, 0.95))
+def test_member_utilities_are_the_select_and_mask_formulas_bit_for_bit(seed, sigma, skew, support_mean):
+    """community_preferences builds the utilities with products and sums instead of np.where and a
+    negated mask (faster: no branch on a random mask); intensities are finite and positive, so the
+    numbers are exactly those of the plain formulas, which this test keeps."""
+    from tokensim.mechanisms.governance.policies import community_preferences
+
+    rng = np.random.default_rng(seed)
+    size, n = 7, 64
+    draws = {"support": rng.standard_normal(size), "skew": rng.standard_normal(size),
+             "favour": rng.random((size, n)), "intensity": rng.standard_normal((size, n)) * 3}
+    params = {"support_mean": np.full(size, support_mean), "support_spread": np.full(size, 1.0),
+              "intensity_skew": np.full(size, skew), "intensity_sigma": np.full(size, sigma), "rule": "quadratic"}
+    got = community_preferences(draws, params)
+    logit = np.log(support_mean / (1.0 - support_mean)) + draws["support"]
+    yes = draws["favour"] < (1.0 / (1.0 + np.exp(-logit)))[:, None]
+    side = np.exp(0.5 * skew * draws["skew"])
+    intensity = np.exp(sigma * draws["intensity"])
+    total = side * (intensity * yes).sum(axis=1) - (intensity * ~yes).sum(axis=1) / side
+    scaled = np.where(yes, side[:, None] * intensity, intensity / side[:, None])
+    assert got["yes"].tobytes() == yes.tobytes()
+    assert got["utility_total"].tobytes() == total.tobytes()
+    assert got["intensity"].tobytes() == scaled.tobytes()
