@@ -29,10 +29,10 @@ def add_parser(sub, func) -> None:
     c.add_argument("--address", help="Dask scheduler address (--backend dask)")
     c.add_argument("--force", action="store_true", help="re-decide even when the stored verdict is current")
     c.add_argument("--no-robustness", action="store_true", help="skip the Morris screen and ensemble")
-    c.add_argument("--ensemble", type=int, help="Latin hypercube ensemble points (default 16)")
+    c.add_argument("--ensemble", type=int, help="Latin hypercube ensemble points (default 32)")
     c.add_argument("--ensemble-samples", type=int, help="samples per ensemble point (default max(4, samples/2))")
-    c.add_argument("--budget", type=float, help="robustness compute per claim, in the models' estimated seconds "
-                                                "(default 200); sizes the ensemble")
+    c.add_argument("--budget", type=float, help="robustness compute per claim, in seconds by the models' cost functions "
+                                                "(default 400); sizes the ensemble")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     r = csub.add_parser("report", help="write docs/claims.md, docs/claims.html and README's findings table")
     r.add_argument("--docs", help="docs folder (default: docs/ in the repository, or in the current folder)")

@@ -7,7 +7,7 @@
 ``CAP_FACTOR`` x the spec's samples). Then the robustness analysis
 (:mod:`tokensim.experiments.claims.robustness`) re-decides the verdict across the assumed parameters,
 on the deciding points only and with ``Settings.ensemble_samples`` samples per point, within a
-compute budget per claim (:meth:`Settings.budget_for`, in the models' estimated seconds): the ensemble
+compute budget per claim (:meth:`Settings.budget_for`, in seconds by ``Model.cost``): the ensemble
 shrinks to fit it and the Morris screen is skipped when not even one trajectory fits; the record
 says what was done.
 
@@ -43,7 +43,7 @@ from .verdict import convergence, decide, referenced_points
 
 ENGINE_VERSION = "1"
 CAP_FACTOR = 4
-DEFAULT_BUDGET = 200.0  # robustness compute per claim, estimated seconds, unless the claim or --budget says
+DEFAULT_BUDGET = 400.0  # robustness compute per claim (Model.cost seconds), unless the claim or --budget says
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Settings:
     robustness: bool = True
     trajectories: int = 3
     levels: int = 4
-    ensemble: int = 16
+    ensemble: int = 32
     ensemble_samples: int | None = None  # default: max(4, spec samples // 2)
     budget: float | None = None  # robustness compute per claim (--budget), overriding each claim's own
     seed: int = 11
@@ -63,8 +63,10 @@ class Settings:
         return self.ensemble_samples or max(4, spec.samples // 2)
 
     def budget_for(self, claim: Claim) -> float:
-        """Estimated compute (model cost functions, seconds on the reference machine) for the
-        claim's robustness: ``--budget`` if given, else the claim's ``budget``, else 200."""
+        """Compute for the claim's robustness, in seconds by the models' own cost functions
+        (``Model.cost``, before the calibration the CLI's run estimates apply; parameters only, so the
+        same on every machine): ``--budget`` if given, else the claim's ``budget``, else
+        :data:`DEFAULT_BUDGET`."""
         return self.budget if self.budget is not None else claim.budget or DEFAULT_BUDGET
 
 

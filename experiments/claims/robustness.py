@@ -85,7 +85,7 @@ def _design_table(method: str, n: int, seed: int, names: Sequence[str], schema, 
 
 
 def analyse(claim: Claim, spec, base_verdict: str, evaluate: Evaluate, trajectories: int = 4, levels: int = 4,
-            ensemble: int = 16, seed: int = 11, max_points: int | None = None) -> dict[str, Any]:
+            ensemble: int = 32, seed: int = 11, max_points: int | None = None) -> dict[str, Any]:
     """Screen, ensemble and locate flips; ``evaluate(overrides)`` decides the claim at each
     set of parameter overrides. Returns a JSON-ready record.
 
