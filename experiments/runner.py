@@ -119,8 +119,8 @@ def plan_chunks(spec: Spec, points: Sequence[dict[str, Any]], samples: Sequence[
 # The automatic chunk size (docs/scale.md; curves in benchmarks/results.md, "Chunk size"). Every chunk-step
 # pays a fixed cost (cadCAD's records and policy aggregation, a Python call per block, numpy's per-call
 # overhead), so a chunk should hold enough rows that their model work per step dwarfs it; too many rows and
-# the arrays a step updates fall out of the CPU caches (toy at 10,000 agents: 25-50 rows 2.40 s, 100 rows
-# 2.60 s, 200 rows 2.89 s).
+# the arrays a step updates fall out of the CPU caches (toy at 10,000 agents: 25-50 rows 2.52-2.56 s, 100 rows
+# 2.76 s, 200 rows 2.97 s).
 CHUNK_STEP_SECONDS = 0.025  # model work per chunk-step to aim for (seconds, by Model.cost)
 CHUNK_STATE_BYTES = 64 * 2**20  # at most this much initial state per chunk
 CHUNK_STEP_BYTES = 4 * 2**20  # at most this much state updated per chunk-step (an eighth of a 32 MiB L3 cache)
@@ -368,17 +368,21 @@ def in_plan_order(chunks: Sequence[Chunk], finished: Iterable[tuple[Chunk, pd.Da
 
     ``stored`` names the chunks done before (read back when their turn comes). A frame that finishes
     before its turn is held in memory while fewer than ``held_frames`` are held, else read back from
-    its file: memory stays bounded by the chunk size, and a run on one process reads nothing back.
+    its file: memory stays bounded by the chunk size, and a chunk that finishes when all before it
+    are done is never read back (so a run on one process reads nothing back).
     """
+    position = {c.chunk_id: i for i, c in enumerate(chunks)}
     done, held, turn = set(stored), {}, 0
     for chunk, frame in finished:
         done.add(chunk.chunk_id)
-        if len(held) < held_frames:
+        end = turn  # every chunk before ``end`` is done now and goes out in this round
+        while end < len(chunks) and chunks[end].chunk_id in done:
+            end += 1
+        if len(held) < held_frames or position[chunk.chunk_id] < end:
             held[chunk.chunk_id] = frame
-        while turn < len(chunks) and chunks[turn].chunk_id in done:
-            chunk_id = chunks[turn].chunk_id
-            yield held.pop(chunk_id) if chunk_id in held else read_back(chunks[turn])
-            turn += 1
+        for ready in chunks[turn:end]:
+            yield held.pop(ready.chunk_id) if ready.chunk_id in held else read_back(ready)
+        turn = end
     for chunk in chunks[turn:]:
         yield held.pop(chunk.chunk_id) if chunk.chunk_id in held else read_back(chunk)
 
