@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import platform
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -47,10 +48,33 @@ def repository_url() -> str:
         if labelled.get(key):
             return str(labelled[key])
     try:
-        return subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True,
-                              text=True, check=False, timeout=5).stdout.strip()
+        remote = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True,
+                                text=True, check=False, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
+    return public_address(remote)
+
+
+def public_address(remote: str) -> str:
+    """A git remote as a web address a reader can open, or "" when it is none.
+
+    ``http(s)://host/path`` keeps its address without any credentials in it; ``git@host:path`` and
+    ``ssh://[user@]host/path`` become ``https://host/path``; a trailing ``.git`` goes. A local path
+    or a ``file://`` remote (a clone of a folder, as CI makes) is no public address: citations then
+    carry none rather than a path on someone's disk.
+    """
+    remote = remote.strip()
+    scp = re.fullmatch(r"[\w.-]+@([\w.-]+):(?!//)(.+)", remote)
+    if scp:
+        host, path = scp.groups()
+    else:
+        web = re.fullmatch(r"(?:https?|ssh|git)://(?:[^@/]*@)?([^/:]+)(?::\d+)?/(.+)", remote)
+        if not web:
+            return ""
+        host, path = web.groups()
+    path = path.strip("/")
+    scheme = "http" if remote.startswith("http://") else "https"
+    return f"{scheme}://{host}/{path[:-4] if path.endswith('.git') else path}" if path else ""
 
 
 def git_commit() -> str:

@@ -296,6 +296,18 @@ def test_citation_keys_differ_per_figure_and_carry_the_repository_url_only_when_
     assert "url = {https://example.org/tokensim}" in entry and f"commit {prov['git_commit']}" in entry
 
 
+def test_a_git_remote_is_cited_only_as_a_public_web_address():
+    from tokensim.experiments.provenance import public_address
+
+    assert public_address("https://github.com/o/r.git") == "https://github.com/o/r"
+    assert public_address("https://user:token@github.com/o/r") == "https://github.com/o/r"  # no credentials
+    assert public_address("git@github.com:o/r.git") == "https://github.com/o/r"
+    assert public_address("ssh://git@gitlab.com:22/g/r.git") == "https://gitlab.com/g/r"
+    assert public_address("http://example.org/r") == "http://example.org/r"
+    # a clone of a folder (as CI makes) has a path for its remote: no address, never a path on a disk
+    assert [public_address(r) for r in ("/work/main", "file:///work/main", "../main", "")] == ["", "", "", ""]
+
+
 def test_charts_colour_lines_in_scenario_order_with_a_colour_blind_safe_palette_and_time_units():
     from tokensim.experiments.figures import PALETTE
 
