@@ -119,8 +119,9 @@ def declared_state_bytes(model: Model, point: Mapping[str, Any], updated_only: b
 
 def axis_length(dim: str | int, point: Mapping[str, Any]) -> int:
     """The length of a declared state axis at ``point``: a number, an integer parameter, or a sum or
-    difference of them (``"n_community + n_whales"``, ``"commit_reveal_delay + 1"``). A name that is no
-    integer parameter (an axis whose length the contract learns from the arrays) counts as 1."""
+    difference of them, terms and operators separated by spaces as the models declare them
+    (``"n_community + n_whales"``, ``"commit_reveal_delay + 1"``). Anything else, such as a name that is no
+    integer parameter (an axis whose length the contract learns from the arrays), counts as 1."""
     terms = str(dim).split()
     total, sign = 0, 1
     for i, term in enumerate(terms):
