@@ -383,8 +383,8 @@ def in_plan_order(chunks: Sequence[Chunk], finished: Iterable[tuple[Chunk, pd.Da
         for ready in chunks[turn:end]:
             yield held.pop(ready.chunk_id) if ready.chunk_id in held else read_back(ready)
         turn = end
-    for chunk in chunks[turn:]:
-        yield held.pop(chunk.chunk_id) if chunk.chunk_id in held else read_back(chunk)
+    for chunk in chunks[turn:]:  # only when nothing ran: every chunk was stored before
+        yield read_back(chunk)
 
 
 def _reread(stored: Callable[[Chunk], pd.DataFrame | None], chunk: Chunk, swept: Sequence[str],
